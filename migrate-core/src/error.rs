@@ -1,0 +1,243 @@
+//! The error type of the runtime, each variant a sentence that says what
+//! happened and what to do, mapped to a documented exit code.
+
+use std::time::Duration;
+
+/// Result with the crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong while migrating.
+///
+/// Messages are lowercase, without a trailing period, and never contain a
+/// database password (URLs are redacted before they get here).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A message from a migration, a health check or the tool itself.
+    #[error("{0}")]
+    Message(String),
+
+    /// A database error outside of any particular statement.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+
+    /// A statement run through [`crate::Db`] failed.
+    #[error("statement failed: {message}\n  statement: {sql}")]
+    Statement {
+        /// The statement, as sent.
+        sql: String,
+        /// The database's message.
+        message: String,
+        /// Whether the failure was a lock timeout (the statement can be retried).
+        lock_timeout: bool,
+        /// The underlying error.
+        #[source]
+        source: sqlx::Error,
+    },
+
+    /// A file system error.
+    #[error("i/o error: {0}")]
+    Io(#[from] std::io::Error),
+
+    /// The configuration or the command line is wrong.
+    #[error("{0}")]
+    Config(String),
+
+    /// The database URL cannot be used.
+    #[error("invalid database url `{url}`: {reason}")]
+    InvalidUrl {
+        /// The URL, redacted.
+        url: String,
+        /// Why it is invalid and what a valid one looks like.
+        reason: String,
+    },
+
+    /// The database did not answer.
+    #[error(
+        "cannot connect to {url}: {reason}\n  Check that the server is running and the URL is right. Nothing was changed."
+    )]
+    Unreachable {
+        /// The URL, redacted.
+        url: String,
+        /// What the driver said.
+        reason: String,
+    },
+
+    /// Two registered migrations share a version.
+    #[error(
+        "migration version {version} is registered twice: `{first_name}` at {first_location} and `{second_name}` at {second_location}\n  Give one of them a new version (`cargo migrate new` picks a timestamp). Nothing was changed."
+    )]
+    DuplicateVersion {
+        /// The version.
+        version: u64,
+        /// Name of the first migration.
+        first_name: String,
+        /// `file:line` of the first migration.
+        first_location: String,
+        /// Name of the second migration.
+        second_name: String,
+        /// `file:line` of the second migration.
+        second_location: String,
+    },
+
+    /// The migrator lock is held by someone else.
+    #[error(
+        "cannot take the migration lock on {target}\n  another deployer holds it{holder}; waited {waited} (apply.lock_wait). Retry when it finishes, or raise MIGRATE_APPLY_LOCK_WAIT. Nothing was changed."
+    )]
+    LockNotAcquired {
+        /// Which database, redacted.
+        target: String,
+        /// Who holds it, as `: pid 1 on host since ...`, or empty.
+        holder: String,
+        /// How long we waited, human readable.
+        waited: String,
+    },
+
+    /// The history says a migration was started and never finished.
+    #[error(
+        "the database is dirty: migration {version} `{name}` {state} and was not finished{detail}\n  Inspect the database, then run `cargo migrate repair {version} --applied` if its changes are in place, or `cargo migrate repair {version} --rolled-back` after undoing them. Nothing was changed."
+    )]
+    Dirty {
+        /// Version of the dirty migration.
+        version: u64,
+        /// Its name.
+        name: String,
+        /// `started` or `failed`.
+        state: String,
+        /// The recorded error and statement, if any.
+        detail: String,
+    },
+
+    /// An applied migration's code changed since it was applied.
+    #[error(
+        "migration {version} `{name}` was applied with checksum {applied}, the code now hashes to {current} ({location})\n  Restore the applied code, or accept the edit with `--allow-drift`. Nothing was changed."
+    )]
+    Drift {
+        /// Version.
+        version: u64,
+        /// Name.
+        name: String,
+        /// Checksum in the history.
+        applied: String,
+        /// Checksum of the code.
+        current: String,
+        /// `file:line` of the migration.
+        location: String,
+    },
+
+    /// Pending migrations older than the newest applied one.
+    #[error(
+        "migration {version} `{name}` is pending but older than the newest applied migration {newest}\n  It was probably merged after a newer one was deployed. Apply it with `--allow-out-of-order` if it does not depend on the order. Nothing was changed."
+    )]
+    OutOfOrder {
+        /// The pending version.
+        version: u64,
+        /// Its name.
+        name: String,
+        /// The newest applied version.
+        newest: u64,
+    },
+
+    /// A migration failed; the database is as it was before it (or dirty, for
+    /// non-transactional migrations, as the message says).
+    #[error("migration {version} `{name}` failed: {source}\n  {state}")]
+    MigrationFailed {
+        /// Version.
+        version: u64,
+        /// Name.
+        name: String,
+        /// The failing statement, if one failed.
+        statement: Option<String>,
+        /// What state the database is in now.
+        state: String,
+        /// The cause.
+        #[source]
+        source: Box<Error>,
+    },
+
+    /// The operation was refused because it would be unsafe.
+    #[error("{0}")]
+    Refused(String),
+
+    /// A check failed (verify, stage, round trip).
+    #[error("{0}")]
+    CheckFailed(String),
+}
+
+impl Error {
+    /// An error carrying a message of its own, for migrations and health checks.
+    ///
+    /// ```
+    /// # use migrate_core::Error;
+    /// let err = Error::msg("orders.total has negative values");
+    /// assert_eq!(err.to_string(), "orders.total has negative values");
+    /// ```
+    pub fn msg(message: impl std::fmt::Display) -> Self {
+        Error::Message(message.to_string())
+    }
+
+    /// The process exit code for this error, as documented in `--help`:
+    /// 1 failed, 2 usage or configuration, 3 database unreachable, 4 action
+    /// needed or refused, 5 migrator lock not acquired.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Config(_) | Error::InvalidUrl { .. } | Error::DuplicateVersion { .. } => 2,
+            Error::Unreachable { .. } => 3,
+            Error::Dirty { .. } | Error::Drift { .. } | Error::OutOfOrder { .. } | Error::Refused(_) => 4,
+            Error::LockNotAcquired { .. } => 5,
+            _ => 1,
+        }
+    }
+
+    /// Whether this error is a lock timeout that may succeed when retried.
+    pub fn is_lock_timeout(&self) -> bool {
+        match self {
+            Error::Statement { lock_timeout, .. } => *lock_timeout,
+            Error::MigrationFailed { source, .. } => source.is_lock_timeout(),
+            _ => false,
+        }
+    }
+
+    /// The failing statement, if the error comes from one.
+    pub fn statement(&self) -> Option<&str> {
+        match self {
+            Error::Statement { sql, .. } => Some(sql),
+            Error::MigrationFailed { statement, .. } => statement.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// A short machine-readable kind, used in JSON output.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Message(_) => "message",
+            Error::Database(_) => "database",
+            Error::Statement { .. } => "statement",
+            Error::Io(_) => "io",
+            Error::Config(_) => "config",
+            Error::InvalidUrl { .. } => "invalid_url",
+            Error::Unreachable { .. } => "unreachable",
+            Error::DuplicateVersion { .. } => "duplicate_version",
+            Error::LockNotAcquired { .. } => "lock_not_acquired",
+            Error::Dirty { .. } => "dirty",
+            Error::Drift { .. } => "drift",
+            Error::OutOfOrder { .. } => "out_of_order",
+            Error::MigrationFailed { .. } => "migration_failed",
+            Error::Refused(_) => "refused",
+            Error::CheckFailed(_) => "check_failed",
+        }
+    }
+}
+
+/// Formats a duration for people: `41 ms`, `2.3 s`, `2 min 40 s`.
+pub fn human_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else if ms < 60_000 {
+        format!("{:.1} s", d.as_secs_f64())
+    } else {
+        let s = d.as_secs();
+        format!("{} min {} s", s / 60, s % 60)
+    }
+}

@@ -1,0 +1,52 @@
+//! Runtime of cargo-migrate: the registered migrations, the history table, the
+//! migrator lock, and apply / rollback / repair / status with exact semantics.
+//!
+//! Migrations are plain async Rust functions annotated with [`migration`]:
+//!
+//! ```
+//! use migrate_core::{migration, Db, Result};
+//!
+//! /// Adds the users table.
+//! #[migration(20241124_120000, reversible)]
+//! async fn create_users(db: &mut Db) -> Result<()> {
+//!     db.execute("CREATE TABLE users (id BIGINT PRIMARY KEY, email TEXT NOT NULL)").await?;
+//!     Ok(())
+//! }
+//!
+//! async fn create_users_down(db: &mut Db) -> Result<()> {
+//!     db.execute("DROP TABLE users").await?;
+//!     Ok(())
+//! }
+//! # fn main() {}
+//! ```
+//!
+//! The attribute checks at compile time that a reversible migration has its
+//! down function and that both have the expected shape; it registers the
+//! migration so that [`Migrator::registered`] finds it.
+
+#[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
+compile_error!("migrate-core needs at least one backend feature: `sqlite`, `postgres` or `mysql`");
+
+pub mod apply;
+pub mod compare;
+mod db;
+pub mod driver;
+mod error;
+pub mod failpoint;
+pub mod history;
+pub mod lock;
+mod migration;
+mod migrator;
+pub mod registry;
+pub mod rollback;
+pub mod sql;
+pub mod url;
+
+#[doc(hidden)]
+pub mod __private;
+
+pub use db::{Db, Dialect, Statement};
+pub use error::{Error, Result, human_duration};
+pub use migrate_macros::{health_check, migration};
+pub use migration::{HealthCheck, Migration, Phase, display_version};
+pub use migrator::{Migrator, Options, Target};
