@@ -2,7 +2,6 @@
 //! and shapes may change in any release.
 
 use std::future::Future;
-use std::marker::PhantomData;
 
 pub use crate::migration::{BoxFuture, HealthCheck, Migration, MigrationFnPtr, Phase};
 pub use crate::{Db, Result};
@@ -68,12 +67,19 @@ where
     }
 }
 
-/// Boxes a call of a user function into the registered pointer shape.
-pub fn boxed<'a, F>(f: F, db: &'a mut Db) -> BoxFuture<'a, Result<()>>
+/// Boxes the future of a user function into the registered pointer shape.
+///
+/// The attribute calls the function as
+/// `boxed(<_ as MigrationFn<'a, _>>::call(f, db))`: the marker is left to
+/// inference so the decoy impls stay candidates (a wrong arity or `&Db` then
+/// gets the trait's message, not a closure-signature mismatch), and the
+/// bound is the trait's own, so the error points at the function's name
+/// with no note about this helper.
+pub fn boxed<'a, Fut>(fut: Fut) -> BoxFuture<'a, Result<()>>
 where
-    F: MigrationFn<'a, ()>,
+    Fut: Future<Output = Result<()>> + Send + 'a,
 {
-    Box::pin(f.call(db))
+    Box::pin(fut)
 }
 
 /// Compile-time check that `f` is a migration function; generates no code.
@@ -83,43 +89,37 @@ where
 {
 }
 
-/// What `#[migration]` knows about a down function that does not exist.
-pub trait MissingDownInfo {
-    /// Names the migration and the missing function.
-    const MESSAGE: &'static str;
-}
-
 /// Stands in for a missing down function.
 ///
-/// `#[migration]` glob-imports a `#[deprecated]` constant of this type under
-/// the down function's name; a real function of that name shadows the glob
-/// import, so the constant is only used when the function is missing. Its
-/// use is denied, so the deprecation note (naming the function and the fix)
-/// is the one error. Type checking passes on purpose, so that no second,
-/// vaguer error follows; when lints are capped (a registry dependency), the
-/// build still fails as soon as `call` is instantiated, with [`MissingDownInfo::MESSAGE`].
-pub struct MissingDownFn<T>(PhantomData<T>);
+/// `#[migration]` glob-imports a constant of this type under the down
+/// function's name. A real function of that name shadows the glob import, so
+/// the stand-in is only used when the function is missing; then the
+/// attribute's `const` check ([`is_missing_down`]) fails compilation with a
+/// message naming the function and the fix (a plain unresolved name would get
+/// a rustc suggestion to rename `reversible`). The stand-in implements
+/// [`MigrationFn`] so that no second, vaguer error follows.
+///
+/// Its odd size is what tells it apart: functions are zero-sized, function
+/// pointers are pointer-sized.
+pub struct MissingDownFn {
+    _size: [u8; MISSING_DOWN_SIZE],
+}
 
-impl<T> MissingDownFn<T> {
+const MISSING_DOWN_SIZE: usize = 4093;
+
+impl MissingDownFn {
     /// The stand-in.
-    #[expect(clippy::new_without_default, reason = "only the attribute constructs it, in a `const`")]
-    pub const fn new() -> Self {
-        MissingDownFn(PhantomData)
-    }
+    pub const NEW: MissingDownFn = MissingDownFn { _size: [0; MISSING_DOWN_SIZE] };
 }
 
-/// Fails compilation, once instantiated, with the message of `T`.
-struct MissingDownError<T>(PhantomData<T>);
-
-impl<T: MissingDownInfo> MissingDownError<T> {
-    const FAIL: () = panic!("{}", T::MESSAGE);
+/// Whether `down` is the stand-in for a missing down function.
+pub const fn is_missing_down<T>(_down: &T) -> bool {
+    size_of::<T>() == MISSING_DOWN_SIZE
 }
 
-impl<'a, T: MissingDownInfo> MigrationFn<'a, ()> for MissingDownFn<T> {
+impl<'a> MigrationFn<'a, ()> for MissingDownFn {
     type Fut = std::future::Ready<Result<()>>;
     fn call(self, _db: &'a mut Db) -> Self::Fut {
-        #[expect(clippy::let_unit_value, reason = "evaluates the failing constant")]
-        let () = MissingDownError::<T>::FAIL;
         unreachable!("a missing down function fails compilation")
     }
 }

@@ -65,7 +65,8 @@ pub enum Error {
 
     /// Two registered migrations share a version.
     #[error(
-        "migration version {version} is registered twice: `{first_name}` at {first_location} and `{second_name}` at {second_location}\n  Give one of them a new version (`cargo migrate new` picks a timestamp). Nothing was changed."
+        "migration version {v} is registered twice: `{first_name}` at {first_location} and `{second_name}` at {second_location}\n  Give one of them a new version (`cargo migrate new` picks a timestamp). Nothing was changed.",
+        v = crate::display_version(*.version)
     )]
     DuplicateVersion {
         /// The version.
@@ -95,7 +96,8 @@ pub enum Error {
 
     /// The history says a migration was started and never finished.
     #[error(
-        "the database is dirty: migration {version} `{name}` {state} and was not finished{detail}\n  Inspect the database, then run `cargo migrate repair {version} --applied` if its changes are in place, or `cargo migrate repair {version} --rolled-back` after undoing them. Nothing was changed."
+        "the database is dirty: migration {v} `{name}` {state} and was not finished{detail}\n  Inspect the database, then run `cargo migrate repair {v} --applied` if its changes are in place, or `cargo migrate repair {v} --rolled-back` after undoing them. Nothing was changed.",
+        v = crate::display_version(*.version)
     )]
     Dirty {
         /// Version of the dirty migration.
@@ -110,7 +112,8 @@ pub enum Error {
 
     /// An applied migration's code changed since it was applied.
     #[error(
-        "migration {version} `{name}` was applied with checksum {applied}, the code now hashes to {current} ({location})\n  Restore the applied code, or accept the edit with `--allow-drift`. Nothing was changed."
+        "migration {v} `{name}` was applied with checksum {applied}, the code now hashes to {current} ({location})\n  Restore the applied code, or accept the edit with `--allow-drift`. Nothing was changed.",
+        v = crate::display_version(*.version)
     )]
     Drift {
         /// Version.
@@ -127,7 +130,9 @@ pub enum Error {
 
     /// Pending migrations older than the newest applied one.
     #[error(
-        "migration {version} `{name}` is pending but older than the newest applied migration {newest}\n  It was probably merged after a newer one was deployed. Apply it with `--allow-out-of-order` if it does not depend on the order. Nothing was changed."
+        "migration {v} `{name}` is pending but older than the newest applied migration {n}\n  It was probably merged after a newer one was deployed. Apply it with `--allow-out-of-order` if it does not depend on the order. Nothing was changed.",
+        v = crate::display_version(*.version),
+        n = crate::display_version(*.newest)
     )]
     OutOfOrder {
         /// The pending version.
@@ -140,7 +145,7 @@ pub enum Error {
 
     /// A migration failed; the database is as it was before it (or dirty, for
     /// non-transactional migrations, as the message says).
-    #[error("migration {version} `{name}` failed: {source}\n  {state}")]
+    #[error("migration {v} `{name}` failed: {source}\n  {state}", v = crate::display_version(*.version))]
     MigrationFailed {
         /// Version.
         version: u64,

@@ -1,0 +1,139 @@
+//! The command line: every command, flag and exit code, as clap parses them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::output::Format;
+
+/// Exit codes, shown at the end of `--help`.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  done; for `status`, nothing to do
+  1  a migration, check or verification failed
+  2  usage or configuration error (bad flag, Migrate.toml, URL, duplicate version)
+  3  database unreachable
+  4  action needed or refused (pending or dirty for `status`; drift, dirty, irreversible, no backup)
+  5  migrator lock not acquired (another deployer holds it)";
+
+/// Compile-time checked database migrations, applied safely.
+#[derive(Debug, Parser)]
+#[command(name = "cargo migrate", bin_name = "cargo migrate", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+    /// Options shared by every command.
+    #[command(flatten)]
+    pub global: Global,
+}
+
+/// Options shared by every command.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Output format: `human` (default) or `json` (one document on stdout).
+    #[arg(long, global = true, value_enum, default_value = "human")]
+    pub format: Format,
+    /// Database URL (overrides DATABASE_URL and Migrate.toml).
+    #[arg(long, global = true, value_name = "URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Path of Migrate.toml (default: searched upwards from the current folder).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show applied, pending, missing, drifted, dirty and held-back migrations (exit 4 when action is needed).
+    Status,
+    /// Apply pending migrations under the migrator lock.
+    Apply(ApplyArgs),
+    /// Undo the newest applied migrations with their down functions.
+    Rollback(RollbackArgs),
+    /// Resolve a dirty migration left by a crash or a failed non-transactional migration.
+    Repair(RepairArgs),
+}
+
+/// `apply` options.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Apply up to and including this version.
+    #[arg(long, value_name = "VERSION", value_parser = parse_version)]
+    pub to: Option<u64>,
+    /// `contract` also applies contract migrations (after the application stopped using the old objects).
+    #[arg(long, value_enum, default_value = "expand")]
+    pub phase: PhaseArg,
+    /// Apply even though an applied migration's code changed since.
+    #[arg(long)]
+    pub allow_drift: bool,
+    /// Apply pending migrations older than the newest applied one.
+    #[arg(long)]
+    pub allow_out_of_order: bool,
+}
+
+/// `--phase`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PhaseArg {
+    /// Expand migrations only; stop before the first contract migration.
+    Expand,
+    /// Expand and contract migrations.
+    Contract,
+}
+
+/// `rollback` options.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct RollbackArgs {
+    /// Undo every migration newer than this version (`0`: all).
+    #[arg(long, value_name = "VERSION", value_parser = parse_version)]
+    pub to: Option<u64>,
+    /// Undo the N newest applied migrations.
+    #[arg(long, value_name = "N")]
+    pub steps: Option<usize>,
+}
+
+/// `repair` options.
+#[derive(Debug, Args)]
+pub struct RepairArgs {
+    /// The dirty migration's version.
+    #[arg(value_parser = parse_version)]
+    pub version: u64,
+    /// Its changes are in place: mark it applied.
+    #[arg(long, group = "resolution")]
+    pub applied: bool,
+    /// Its changes were undone by hand: forget it, so `apply` runs it again.
+    #[arg(long, group = "resolution")]
+    pub rolled_back: bool,
+    /// Run its down function, then forget it.
+    #[arg(long, group = "resolution")]
+    pub run_down: bool,
+    /// Do not ask for confirmation (required without a terminal).
+    #[arg(long, short)]
+    pub yes: bool,
+}
+
+/// Parses a version, allowing `_` separators (`20241124_120000`).
+pub fn parse_version(s: &str) -> Result<u64, String> {
+    let digits: String = s.chars().filter(|c| *c != '_').collect();
+    digits
+        .parse::<u64>()
+        .map_err(|_| format!("`{s}` is not a version (a positive integer such as 20241124_120000)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn versions_accept_underscores() {
+        assert_eq!(parse_version("20241124_120000"), Ok(20241124120000));
+        assert!(parse_version("abc").is_err());
+    }
+}

@@ -1,0 +1,136 @@
+//! `apply`: take the migrator lock and apply what is pending.
+
+use std::time::Instant;
+
+use migrate_core::apply::{Applied, ApplyOptions, Event};
+use migrate_core::compare::PlanOptions;
+use migrate_core::{Error, Result, display_version, human_duration};
+use serde_json::json;
+
+use crate::Context;
+use crate::cli::{ApplyArgs, PhaseArg};
+use crate::output::{Output, Tone};
+
+pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<u8> {
+    let registry = ctx.migrator.registry()?;
+    let url = ctx.database_url()?;
+    let out = &ctx.out;
+    let opts = ApplyOptions {
+        plan: PlanOptions {
+            to: args.to,
+            contract: args.phase == PhaseArg::Contract,
+            allow_drift: args.allow_drift,
+            allow_out_of_order: args.allow_out_of_order,
+        },
+        rehearsal_skipped: false,
+    };
+    let started = Instant::now();
+    let mut target = ctx.migrator.connect(&url, true).await?;
+    let mut applied: Vec<Applied> = Vec::new();
+    let result = {
+        let mut on_event = |e: Event<'_>| progress(out, &e, &mut applied);
+        let r = target.apply(&registry, &opts, &mut on_event).await;
+        r
+    };
+    target.close().await;
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => return fail(out, e, &applied),
+    };
+    if out.json() {
+        out.document(&json!({
+            "ok": true,
+            "database": url.redacted(),
+            "applied": report.applied,
+            "held_back": report.held_back,
+            "lock_waited_ms": report.lock_waited.as_millis() as u64,
+            "duration_ms": started.elapsed().as_millis() as u64,
+        }));
+        return Ok(0);
+    }
+    if report.applied.is_empty() {
+        out.line(format!("{} nothing to apply: {} is up to date.", out.paint("apply", Tone::Bold), url.redacted()));
+    } else {
+        out.line(format!(
+            "applied {} migration{} in {}{}.",
+            report.applied.len(),
+            if report.applied.len() == 1 { "" } else { "s" },
+            human_duration(started.elapsed()),
+            if report.lock_waited.as_millis() >= 100 {
+                format!(" (waited {} for the migrator lock)", human_duration(report.lock_waited))
+            } else {
+                String::new()
+            }
+        ));
+    }
+    if let Some(v) = report.held_back {
+        let name = registry.get(v).map_or("", |m| m.name);
+        out.line(format!(
+            "{} {} {name} is a contract migration: apply it with `--phase contract` once the deployed application no longer uses what it removes.",
+            out.paint("held back:", Tone::Warn),
+            display_version(v)
+        ));
+    }
+    Ok(0)
+}
+
+/// Prints live progress and collects what finished.
+pub(crate) fn progress(out: &Output, e: &Event<'_>, applied: &mut Vec<Applied>) {
+    match e {
+        Event::Started(m) => out.progress(out.paint_err(
+            &format!("  running  {} {}", display_version(m.version), m.name),
+            Tone::Dim,
+        )),
+        Event::Retry { migration, attempt, wait } => out.progress(format!(
+            "  {} {} {}: lock timeout, retry {attempt} in {}",
+            out.paint_err("retry", Tone::Warn),
+            display_version(migration.version),
+            migration.name,
+            human_duration(*wait)
+        )),
+        Event::Finished(a) => {
+            out.line(format!(
+                "{}     {}  {:<28} {:>8}   ({} statement{}, {} retr{})",
+                out.paint("apply", Tone::Good),
+                display_version(a.version),
+                a.name,
+                human_duration(a.duration),
+                a.statements.len(),
+                if a.statements.len() == 1 { "" } else { "s" },
+                a.retries,
+                if a.retries == 1 { "y" } else { "ies" }
+            ));
+            applied.push((*a).clone());
+        }
+        Event::RollingBack(m) => out.progress(out.paint_err(
+            &format!("  rolling back  {} {}", display_version(m.version), m.name),
+            Tone::Dim,
+        )),
+        Event::RolledBack { migration, duration } => out.line(format!(
+            "{}  {}  {:<28} {:>8}",
+            out.paint("rollback", Tone::Warn),
+            display_version(migration.version),
+            migration.name,
+            human_duration(*duration)
+        )),
+        _ => {}
+    }
+}
+
+/// Reports a failed apply: in JSON, one document with what was applied
+/// before it; in text, the error goes back to be printed as a paragraph.
+fn fail(out: &Output, e: Error, applied: &[Applied]) -> Result<u8> {
+    if out.json() {
+        let code = e.exit_code();
+        out.error_with(&e, code, json!({ "applied": applied }));
+        return Ok(code);
+    }
+    if !applied.is_empty() {
+        out.line(format!(
+            "{} applied before the failure {} applied.",
+            if applied.len() == 1 { "1 migration".to_string() } else { format!("{} migrations", applied.len()) },
+            if applied.len() == 1 { "stays" } else { "stay" }
+        ));
+    }
+    Err(e)
+}

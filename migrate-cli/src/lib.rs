@@ -1,0 +1,118 @@
+//! The cargo-migrate command line. A project's migrations runner is two
+//! lines that call [`run`]:
+//!
+//! ```no_run
+//! // migrations/src/main.rs
+//! // use shop_migrations as _;   // links the crate so its migrations register
+//! fn main() -> std::process::ExitCode {
+//!     migrate_cli::run()
+//! }
+//! ```
+
+pub mod cli;
+mod commands;
+pub mod config;
+pub mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use migrate_core::url::DbUrl;
+use migrate_core::{Error, Migrator, Options, Result};
+
+use crate::cli::{Cli, Command};
+use crate::config::Config;
+use crate::output::Output;
+
+/// Parses the command line, runs the command, and returns its exit code.
+pub fn run() -> ExitCode {
+    run_from(std::env::args_os())
+}
+
+/// [`run`] with explicit arguments (the first is the program name).
+pub fn run_from<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let out = Output::new(cli.global.format);
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            out.error(&Error::Io(e), 1);
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(dispatch(cli, &out)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            let code = e.exit_code();
+            out.error(&e, code);
+            ExitCode::from(code)
+        }
+    }
+}
+
+/// What every command needs: the output, the configuration and the migrator.
+pub(crate) struct Context {
+    pub out: Output,
+    pub config: Config,
+    pub migrator: Migrator,
+    database_url: Option<String>,
+}
+
+impl Context {
+    fn new(cli: &Cli, out: &Output) -> Result<Context> {
+        let cwd = std::env::current_dir()?;
+        let config = Config::load(cli.global.config.as_deref(), &cwd, &|k| std::env::var(k).ok())?;
+        let options = Options {
+            history_table: config.history_table.clone(),
+            lock_wait: config.apply.lock_wait,
+            lock_timeout: config.apply.lock_timeout,
+            lock_retries: config.apply.lock_retries,
+            statement_timeout: config.apply.statement_timeout,
+            connect_timeout: config.apply.connect_timeout,
+        };
+        let database_url = cli
+            .global
+            .database_url
+            .as_deref()
+            .map(|u| config.resolve_url(u))
+            .or_else(|| config.database_url());
+        Ok(Context {
+            out: out.clone(),
+            migrator: Migrator::registered().with_options(options),
+            config,
+            database_url,
+        })
+    }
+
+    /// The production database URL.
+    pub fn database_url(&self) -> Result<DbUrl> {
+        match &self.database_url {
+            Some(u) => DbUrl::parse(u),
+            None => Err(Error::Config(
+                "no database url: set DATABASE_URL, pass --database-url, or set `url` in the [database] section of Migrate.toml (`cargo migrate init` writes one)"
+                    .into(),
+            )),
+        }
+    }
+}
+
+async fn dispatch(cli: Cli, out: &Output) -> Result<u8> {
+    let ctx = Context::new(&cli, out)?;
+    match cli.command {
+        Command::Status => commands::status::run(&ctx).await,
+        Command::Apply(args) => commands::apply::run(&ctx, &args).await,
+        Command::Rollback(args) => commands::rollback::run(&ctx, &args).await,
+        Command::Repair(args) => commands::repair::run(&ctx, &args).await,
+    }
+}

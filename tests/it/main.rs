@@ -1,0 +1,5 @@
+//! The workspace's end-to-end suite: one test binary, a module per topic.
+
+mod core;
+mod support;
+mod ui;
