@@ -31,7 +31,7 @@ pub struct Cli {
 /// Options shared by every command.
 #[derive(Debug, Args)]
 pub struct Global {
-    /// Output format: `human` (default) or `json` (one document on stdout).
+    /// Output format: `human` (default), `json` (one document on stdout), or `sql` (`plan` only: the statements as a script).
     #[arg(long, global = true, value_enum, default_value = "human")]
     pub format: Format,
     /// Database URL (overrides DATABASE_URL and Migrate.toml).
@@ -53,6 +53,70 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// Resolve a dirty migration left by a crash or a failed non-transactional migration.
     Repair(RepairArgs),
+    /// Offline sanity check: registry, order, and a dry run of every migration on a scratch database.
+    Check,
+    /// Show the statements the pending migrations would run, captured on a scratch clone (never production).
+    Plan(PlanArgs),
+    /// Rehearse the pending migrations on staging: clone, time, round trip, schema diff.
+    Stage(StageArgs),
+    /// Take a verified backup of the database now.
+    Backup,
+    /// List the backups in the backup folder.
+    Backups,
+    /// Restore a backup into a new database (or over one with `--into URL --force`).
+    Restore(RestoreArgs),
+    /// Run the health checks against the database.
+    Verify,
+    /// stage → backup → apply → verify, rolling back what it applied when a check fails.
+    Deploy(DeployArgs),
+}
+
+/// Which migrations a rehearsal or deploy covers.
+#[derive(Debug, Args)]
+pub struct Selection {
+    /// Up to and including this version.
+    #[arg(long, value_name = "VERSION", value_parser = parse_version)]
+    pub to: Option<u64>,
+    /// `contract` also covers contract migrations.
+    #[arg(long, value_enum, default_value = "expand")]
+    pub phase: PhaseArg,
+}
+
+/// `plan` options.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Which migrations.
+    #[command(flatten)]
+    pub selection: Selection,
+}
+
+/// `stage` options.
+#[derive(Debug, Args)]
+pub struct StageArgs {
+    /// Which migrations.
+    #[command(flatten)]
+    pub selection: Selection,
+}
+
+/// `restore` options.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup id (or a unique prefix), from `cargo migrate backups`.
+    pub id: String,
+    /// Target database URL (default: a new SQLite file beside the database, or a new database on the server).
+    #[arg(long, value_name = "URL")]
+    pub into: Option<String>,
+    /// Replace the target if it exists (stop the application first).
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `deploy` options.
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// Which migrations.
+    #[command(flatten)]
+    pub selection: Selection,
 }
 
 /// `apply` options.
@@ -70,6 +134,9 @@ pub struct ApplyArgs {
     /// Apply pending migrations older than the newest applied one.
     #[arg(long)]
     pub allow_out_of_order: bool,
+    /// Reuse this backup (id from `cargo migrate backups`) instead of taking one; it must hold exactly the applied set of now.
+    #[arg(long, value_name = "ID")]
+    pub backup: Option<String>,
 }
 
 /// `--phase`.

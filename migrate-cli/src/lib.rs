@@ -114,5 +114,13 @@ async fn dispatch(cli: Cli, out: &Output) -> Result<u8> {
         Command::Apply(args) => commands::apply::run(&ctx, &args).await,
         Command::Rollback(args) => commands::rollback::run(&ctx, &args).await,
         Command::Repair(args) => commands::repair::run(&ctx, &args).await,
+        Command::Check => commands::check::run(&ctx).await,
+        Command::Plan(args) => commands::plan::run(&ctx, &args).await,
+        Command::Stage(args) => commands::stage::run(&ctx, &args.selection).await,
+        Command::Backup => commands::backup::take(&ctx).await,
+        Command::Backups => commands::backup::list(&ctx).await,
+        Command::Restore(args) => commands::backup::restore(&ctx, &args).await,
+        Command::Verify => commands::verify::run(&ctx).await,
+        Command::Deploy(args) => commands::deploy::run(&ctx, &args).await,
     }
 }

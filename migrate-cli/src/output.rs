@@ -12,6 +12,8 @@ pub enum Format {
     Human,
     /// One JSON document on stdout.
     Json,
+    /// The statements as a SQL script (`plan`; other commands print text).
+    Sql,
 }
 
 /// Colours used for emphasis (the text reads the same without them).

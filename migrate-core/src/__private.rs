@@ -8,19 +8,23 @@ pub use crate::{Db, Result};
 pub use inventory;
 
 /// The shape of an up, down or health-check function:
-/// `async fn(&mut Db) -> migrate_core::Result<()>`, whose future is `Send`.
+/// `async fn(&mut Db) -> migrate_core::Result<()>`.
 ///
-/// The marker `M` only lets the decoy impls below exist, so that the compiler
-/// reports wrong arities and `&Db` with this trait's message instead of a
-/// generic closure-signature mismatch.
+/// The attribute calls a function as
+/// `Box::pin(<_ as MigrationFn<'a, _>>::call(f, db))`, coerced to
+/// [`BoxFuture`]. The marker `M` is left to inference so the decoy impls below
+/// stay candidates: a wrong arity or `&Db` then gets this trait's message,
+/// spanned at the function's name, instead of a closure-signature mismatch.
+/// `Send` is not part of the trait on purpose: the coercion checks it, and
+/// rustc's own message for it points at the value held across an `.await`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a migration function",
     label = "expected `async fn(&mut Db) -> migrate_core::Result<()>`",
-    note = "migration, down and health-check functions must be `async fn name(db: &mut migrate_core::Db) -> migrate_core::Result<()>`, not generic, and their future must be `Send` (hold no `Rc` or `RefCell` borrow across an `.await`)"
+    note = "migration, down and health-check functions must be `async fn name(db: &mut migrate_core::Db) -> migrate_core::Result<()>`"
 )]
 pub trait MigrationFn<'a, M> {
     /// The future the function returns.
-    type Fut: Future<Output = Result<()>> + Send + 'a;
+    type Fut: Future<Output = Result<()>> + 'a;
     /// Calls the function.
     fn call(self, db: &'a mut Db) -> Self::Fut;
 }
@@ -29,7 +33,7 @@ pub trait MigrationFn<'a, M> {
 impl<'a, F, Fut> MigrationFn<'a, ()> for F
 where
     F: FnOnce(&'a mut Db) -> Fut,
-    Fut: Future<Output = Result<()>> + Send + 'a,
+    Fut: Future<Output = Result<()>> + 'a,
 {
     type Fut = Fut;
     fn call(self, db: &'a mut Db) -> Fut {
@@ -67,26 +71,14 @@ where
     }
 }
 
-/// Boxes the future of a user function into the registered pointer shape.
-///
-/// The attribute calls the function as
-/// `boxed(<_ as MigrationFn<'a, _>>::call(f, db))`: the marker is left to
-/// inference so the decoy impls stay candidates (a wrong arity or `&Db` then
-/// gets the trait's message, not a closure-signature mismatch), and the
-/// bound is the trait's own, so the error points at the function's name
-/// with no note about this helper.
+/// Boxes the future of a migration function into the registered pointer
+/// shape, for records built by hand (the attribute coerces in place, which
+/// gives a better message when the future is not `Send`).
 pub fn boxed<'a, Fut>(fut: Fut) -> BoxFuture<'a, Result<()>>
 where
     Fut: Future<Output = Result<()>> + Send + 'a,
 {
     Box::pin(fut)
-}
-
-/// Compile-time check that `f` is a migration function; generates no code.
-pub const fn assert_migration_fn<F>(_f: &F)
-where
-    F: for<'a> MigrationFn<'a, ()>,
-{
 }
 
 /// Stands in for a missing down function.
@@ -109,7 +101,9 @@ const MISSING_DOWN_SIZE: usize = 4093;
 
 impl MissingDownFn {
     /// The stand-in.
-    pub const NEW: MissingDownFn = MissingDownFn { _size: [0; MISSING_DOWN_SIZE] };
+    pub const NEW: MissingDownFn = MissingDownFn {
+        _size: [0; MISSING_DOWN_SIZE],
+    };
 }
 
 /// Whether `down` is the stand-in for a missing down function.

@@ -145,7 +145,7 @@ impl Target {
         Ok(done)
     }
 
-    async fn apply_one(
+    pub(crate) async fn apply_one(
         &mut self,
         m: &'static Migration,
         opts: &ApplyOptions,

@@ -28,6 +28,7 @@
 compile_error!("migrate-core needs at least one backend feature: `sqlite`, `postgres` or `mysql`");
 
 pub mod apply;
+pub mod backup;
 pub mod compare;
 mod db;
 pub mod driver;
@@ -39,8 +40,11 @@ mod migration;
 mod migrator;
 pub mod registry;
 pub mod rollback;
+pub mod schema;
 pub mod sql;
+pub mod stage;
 pub mod url;
+pub mod verify;
 
 #[doc(hidden)]
 pub mod __private;

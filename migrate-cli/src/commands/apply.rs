@@ -4,7 +4,8 @@ use std::time::Instant;
 
 use migrate_core::apply::{Applied, ApplyOptions, Event};
 use migrate_core::compare::PlanOptions;
-use migrate_core::{Error, Result, display_version, human_duration};
+use migrate_core::backup::Manifest;
+use migrate_core::{Error, Result, Target, display_version, human_duration};
 use serde_json::json;
 
 use crate::Context;
@@ -27,43 +28,62 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<u8> {
     let started = Instant::now();
     let mut target = ctx.migrator.connect(&url, true).await?;
     let mut applied: Vec<Applied> = Vec::new();
-    let result = {
-        let mut on_event = |e: Event<'_>| progress(out, &e, &mut applied);
-        let r = target.apply(&registry, &opts, &mut on_event).await;
-        r
-    };
+    let result = async {
+        let guard = target.lock().await?;
+        let waited = guard.waited();
+        let r = async {
+            let plan = target.prepare(&registry, &opts.plan).await?;
+            let backup = if plan.versions.is_empty() {
+                None
+            } else {
+                Some(backup_before(ctx, &mut target, args.backup.as_deref()).await?)
+            };
+            let mut on_event = |e: Event<'_>| progress(out, &e, &mut applied);
+            target.run_plan(&registry, &plan, &opts, &mut on_event).await?;
+            Ok((plan, backup))
+        }
+        .await;
+        guard.release().await;
+        r.map(|(plan, backup)| (plan, backup, waited))
+    }
+    .await;
     target.close().await;
-    let report = match result {
+    let (plan, backup, waited) = match result {
         Ok(r) => r,
         Err(e) => return fail(out, e, &applied),
     };
+    if backup.is_some() {
+        // Old backups beyond `keep` go only after a successful apply.
+        migrate_core::backup::prune(&ctx.config.backup.dir, ctx.config.backup.keep)?;
+    }
     if out.json() {
         out.document(&json!({
             "ok": true,
             "database": url.redacted(),
-            "applied": report.applied,
-            "held_back": report.held_back,
-            "lock_waited_ms": report.lock_waited.as_millis() as u64,
+            "backup": backup,
+            "applied": applied,
+            "held_back": plan.held_back,
+            "lock_waited_ms": waited.as_millis() as u64,
             "duration_ms": started.elapsed().as_millis() as u64,
         }));
         return Ok(0);
     }
-    if report.applied.is_empty() {
+    if applied.is_empty() {
         out.line(format!("{} nothing to apply: {} is up to date.", out.paint("apply", Tone::Bold), url.redacted()));
     } else {
         out.line(format!(
             "applied {} migration{} in {}{}.",
-            report.applied.len(),
-            if report.applied.len() == 1 { "" } else { "s" },
+            applied.len(),
+            if applied.len() == 1 { "" } else { "s" },
             human_duration(started.elapsed()),
-            if report.lock_waited.as_millis() >= 100 {
-                format!(" (waited {} for the migrator lock)", human_duration(report.lock_waited))
+            if waited.as_millis() >= 100 {
+                format!(" (waited {} for the migrator lock)", human_duration(waited))
             } else {
                 String::new()
             }
         ));
     }
-    if let Some(v) = report.held_back {
+    if let Some(v) = plan.held_back {
         let name = registry.get(v).map_or("", |m| m.name);
         out.line(format!(
             "{} {} {name} is a contract migration: apply it with `--phase contract` once the deployed application no longer uses what it removes.",
@@ -72,6 +92,39 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<u8> {
         ));
     }
     Ok(0)
+}
+
+/// Under the lock, before anything is applied: takes a verified backup, or
+/// checks that the one named with `--backup` holds exactly the applied set
+/// of now. Any failure refuses the apply with production untouched.
+pub(crate) async fn backup_before(ctx: &Context, target: &mut Target, reuse: Option<&str>) -> Result<Manifest> {
+    let dir = &ctx.config.backup.dir;
+    let m = match reuse {
+        None => {
+            ctx.out.progress(ctx.out.paint_err("  backing up production…", Tone::Dim));
+            migrate_core::backup::take(target, dir).await?
+        }
+        Some(id) => {
+            let m = migrate_core::backup::find(dir, id)?;
+            migrate_core::backup::check_file(dir, &m)?;
+            let mut now: Vec<u64> = target.history_rows().await?.iter().map(|r| r.version).collect();
+            now.sort_unstable();
+            let mut then = m.applied_versions.clone();
+            then.sort_unstable();
+            if m.database != target.url().redacted() || now != then {
+                return Err(Error::Refused(format!(
+                    "backup {} is not a backup of the database as it is now (it was taken of {} with {} applied migrations; now {} are applied). Take a fresh one: run without --backup. Nothing was changed.",
+                    m.id,
+                    m.database,
+                    then.len(),
+                    now.len()
+                )));
+            }
+            m
+        }
+    };
+    ctx.out.line(crate::commands::backup::describe(&ctx.out, &m));
+    Ok(m)
 }
 
 /// Prints live progress and collects what finished.

@@ -1,18 +1,26 @@
 //! One module per command; each returns its exit code or an error.
 
 pub mod apply;
+pub mod backup;
+pub mod check;
+pub mod deploy;
+pub mod plan;
+pub mod stage;
+pub mod verify;
 pub mod repair;
 pub mod rollback;
 pub mod status;
 
 use crate::Context;
 
-/// The command that restores the newest backup taken before `before`
-/// (RFC 3339), or how to find one when there is none.
-pub(crate) fn restore_hint(ctx: &Context, before: &str) -> String {
-    let _ = before;
-    format!(
-        "no backup is recorded in {}; restore your own backup from before that time",
-        ctx.config.backup.dir.display()
-    )
+/// The command that restores the newest backup in which `version` was not
+/// yet applied, or what to do when there is none.
+pub(crate) fn restore_hint(ctx: &Context, version: u64) -> String {
+    match migrate_core::backup::newest_without(&ctx.config.backup.dir, version) {
+        Ok(Some(m)) => format!("`{}`", backup::restore_command(ctx, &m)),
+        _ => format!(
+            "no backup from before it is in {}; restore your own backup from before that time",
+            ctx.config.backup.dir.display()
+        ),
+    }
 }

@@ -145,6 +145,12 @@ impl Connection {
         self.execute(sql).await.map(drop)
     }
 
+    /// Starts a transaction that only reads (deferred on SQLite, so it takes
+    /// no write lock).
+    pub async fn begin_read(&mut self) -> std::result::Result<(), sqlx::Error> {
+        self.execute("BEGIN").await.map(drop)
+    }
+
     /// Commits the open transaction.
     pub async fn commit(&mut self) -> std::result::Result<(), sqlx::Error> {
         self.execute("COMMIT").await.map(drop)

@@ -1,0 +1,245 @@
+//! `deploy`: stage → backup → apply → verify; when a migration or a check
+//! fails, roll back exactly what this deploy applied and verify again. One
+//! report at the end, also saved beside the backup for audits.
+
+use std::time::Instant;
+
+use migrate_core::apply::{Applied, ApplyOptions, Event};
+use migrate_core::backup::Manifest;
+use migrate_core::rollback::RolledBack;
+use migrate_core::verify::VerifyReport;
+use migrate_core::{Error, Migration, Result, Target, display_version, human_duration};
+use serde_json::{Value, json};
+
+use crate::Context;
+use crate::cli::DeployArgs;
+use crate::commands::{apply, backup, stage, verify};
+use crate::output::Tone;
+
+/// What happened after a failure.
+#[derive(Debug, Default, serde::Serialize)]
+struct Recovery {
+    reason: String,
+    rolled_back: Vec<RolledBack>,
+    stopped_at_irreversible: Option<String>,
+    restore_command: Option<String>,
+    verify_after: Option<VerifyReport>,
+    error: Option<String>,
+}
+
+pub async fn run(ctx: &Context, args: &DeployArgs) -> Result<u8> {
+    let started = Instant::now();
+    let out = &ctx.out;
+    let registry = ctx.migrator.registry()?;
+    let url = ctx.database_url()?;
+
+    // 1. Rehearse on staging; production is not touched when it fails.
+    let rehearsal = stage::rehearse(ctx, &args.selection).await?;
+    if !out.json() {
+        stage::print(out, &rehearsal);
+    }
+    if !rehearsal.ok() {
+        let doc = json!({ "ok": false, "stage": rehearsal, "exit_code": 1, "decision": "stopped at stage: production untouched" });
+        if out.json() {
+            out.document(&doc);
+        } else {
+            out.line(format!("{} the rehearsal failed: production was not touched.", out.paint("deploy stopped:", Tone::Bad)));
+        }
+        return Ok(1);
+    }
+    let rehearsed: Vec<u64> = rehearsal.migrations.iter().map(|m| m.applied.version).collect();
+
+    // 2-5 under the production migrator lock.
+    let mut target = ctx.migrator.connect(&url, true).await?;
+    let guard = target.lock().await?;
+    let mut applied: Vec<Applied> = Vec::new();
+    let outcome = async {
+        let plan = target.prepare(&registry, &stage::plan_options(&args.selection)).await?;
+        if plan.versions != rehearsed {
+            return Err(Error::Refused(format!(
+                "production changed during the rehearsal: the rehearsal covered {rehearsed:?}, production now needs {:?}. Run deploy again. Nothing was changed.",
+                plan.versions
+            )));
+        }
+        let backup = if plan.versions.is_empty() {
+            None
+        } else {
+            Some(apply::backup_before(ctx, &mut target, None).await?)
+        };
+        let opts = ApplyOptions {
+            plan: stage::plan_options(&args.selection),
+            rehearsal_skipped: false,
+        };
+        let mut on_event = |e: Event<'_>| apply::progress(out, &e, &mut applied);
+        let applied_result = target.run_plan(&registry, &plan, &opts, &mut on_event).await;
+        Ok((backup, applied_result))
+    }
+    .await;
+    let (backup, applied_result) = match outcome {
+        Ok(v) => v,
+        Err(e) => {
+            guard.release().await;
+            target.close().await;
+            return Err(e);
+        }
+    };
+
+    let mut recovery: Option<Recovery> = None;
+    let mut verify_report = None;
+    match applied_result {
+        Err(e) => {
+            let reason = format!("migration failed: {}", migrate_core::url::redact(&e.to_string()));
+            if !out.json() {
+                out.line(format!("{} {reason}", out.paint("failed:", Tone::Bad)));
+            }
+            recovery = Some(recover(ctx, &mut target, &registry, &applied, backup.as_ref(), reason).await);
+        }
+        Ok(_) => {
+            let report = verify::checks(ctx, &mut target).await?;
+            if !out.json() {
+                verify::print(out, &report);
+            }
+            if !report.ok() {
+                let failed: Vec<String> = report.failed().map(|c| format!("{} ({})", c.name, c.detail)).collect();
+                let reason = format!("verify failed: {}", failed.join("; "));
+                recovery = Some(recover(ctx, &mut target, &registry, &applied, backup.as_ref(), reason).await);
+            }
+            verify_report = Some(report);
+        }
+    }
+    guard.release().await;
+    target.close().await;
+
+    let ok = recovery.is_none();
+    let code = if ok { 0 } else { 1 };
+    let mut doc = json!({
+        "ok": ok,
+        "database": url.redacted(),
+        "stage": rehearsal,
+        "backup": backup,
+        "applied": applied,
+        "verify": verify_report,
+        "recovery": recovery,
+        "duration_ms": started.elapsed().as_millis() as u64,
+        "exit_code": code,
+    });
+    let report_file = match &backup {
+        Some(m) => save_report(ctx, m, &doc).ok(),
+        None => None,
+    };
+    doc["report_file"] = json!(report_file);
+    if ok && backup.is_some() {
+        migrate_core::backup::prune(&ctx.config.backup.dir, ctx.config.backup.keep)?;
+    }
+    if out.json() {
+        out.document(&doc);
+        return Ok(code);
+    }
+    let report_note = report_file.map(|f| format!(" Report: {f}")).unwrap_or_default();
+    if let Some(r) = &recovery {
+        print_recovery(ctx, r);
+        out.line(format!(
+            "{} {}.{report_note}",
+            out.paint("deploy failed:", Tone::Bad),
+            r.reason
+        ));
+    } else if applied.is_empty() {
+        out.line(format!("nothing to deploy: {} is up to date.", url.redacted()));
+    } else {
+        out.line(format!(
+            "{} {} migration{} in {}.{report_note}",
+            out.paint("deployed", Tone::Good),
+            applied.len(),
+            if applied.len() == 1 { "" } else { "s" },
+            human_duration(started.elapsed())
+        ));
+    }
+    Ok(code)
+}
+
+/// Rolls back what this deploy applied (newest first), unless one of them is
+/// irreversible: then nothing runs and the restore command is given.
+async fn recover(
+    ctx: &Context,
+    target: &mut Target,
+    registry: &migrate_core::registry::Registry,
+    applied: &[Applied],
+    backup: Option<&Manifest>,
+    reason: String,
+) -> Recovery {
+    let mut r = Recovery {
+        reason,
+        ..Recovery::default()
+    };
+    let steps: Vec<&'static Migration> = applied.iter().rev().filter_map(|a| registry.get(a.version)).collect();
+    let restore = backup.map(|m| backup::restore_command(ctx, m));
+    if let Some(m) = steps.iter().find(|m| !m.is_reversible()) {
+        r.stopped_at_irreversible = Some(format!(
+            "{} {} is irreversible ({})",
+            display_version(m.version),
+            m.name,
+            m.irreversible_reason.unwrap_or_default()
+        ));
+        r.restore_command = restore;
+        return r;
+    }
+    let out = &ctx.out;
+    let mut ignore = Vec::new();
+    let mut on_event = |e: Event<'_>| apply::progress(out, &e, &mut ignore);
+    match target.run_rollback(&steps, &mut on_event).await {
+        Ok(done) => r.rolled_back = done,
+        Err(e) => {
+            r.error = Some(migrate_core::url::redact(&e.to_string()));
+            r.restore_command = restore;
+            return r;
+        }
+    }
+    match verify::checks(ctx, target).await {
+        Ok(v) => {
+            if !v.ok() {
+                r.restore_command = restore;
+            }
+            r.verify_after = Some(v);
+        }
+        Err(e) => r.error = Some(e.to_string()),
+    }
+    r
+}
+
+fn print_recovery(ctx: &Context, r: &Recovery) {
+    let out = &ctx.out;
+    if let Some(irr) = &r.stopped_at_irreversible {
+        out.line(format!(
+            "{} not rolled back: {irr}, so nothing was undone.",
+            out.paint("rollback", Tone::Bad)
+        ));
+    } else if !r.rolled_back.is_empty() {
+        let total: std::time::Duration = r.rolled_back.iter().map(|d| d.duration).sum();
+        out.line(format!(
+            "{} {} migration{} undone in {}",
+            out.paint("rollback", Tone::Warn),
+            r.rolled_back.len(),
+            if r.rolled_back.len() == 1 { "" } else { "s" },
+            human_duration(total)
+        ));
+    }
+    if let Some(e) = &r.error {
+        out.line(format!("{} the rollback failed: {e}", out.paint("error:", Tone::Bad)));
+    }
+    if let Some(v) = &r.verify_after {
+        out.line("after the rollback:");
+        verify::print(out, v);
+    }
+    if let Some(cmd) = &r.restore_command {
+        out.line(format!("To restore the backup taken before this deploy, run:\n  {cmd}"));
+    }
+}
+
+/// Saves the report as `<backup id>.deploy.json` (owner-only) beside the backup.
+fn save_report(ctx: &Context, m: &Manifest, doc: &Value) -> Result<String> {
+    let path = ctx.config.backup.dir.join(format!("{}.deploy.json", m.id));
+    let mut f = migrate_core::backup::create_private(&path)?;
+    use std::io::Write;
+    f.write_all(serde_json::to_string_pretty(doc).map_err(|e| Error::msg(e.to_string()))?.as_bytes())?;
+    Ok(path.display().to_string())
+}

@@ -1,0 +1,278 @@
+//! Backups taken before production is touched: written under a temporary
+//! name with owner-only permissions, verified structurally, renamed into
+//! place, and described by a JSON manifest (size, sha256, head version).
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use sha2::{Digest, Sha256};
+
+use crate::url::{Backend, DbUrl};
+use crate::{Error, Result, Target};
+
+/// What a backup holds and how it was checked.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Manifest {
+    /// Identifier: the UTC time it was taken, `2024-11-28T08-14-03Z`.
+    pub id: String,
+    /// The database, redacted.
+    pub database: String,
+    /// `sqlite`, `postgres` or `mysql`.
+    pub backend: String,
+    /// File name of the backup, in the backup folder.
+    pub file: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// sha256 of the file.
+    pub sha256: String,
+    /// Newest applied version when it was taken.
+    pub head_version: Option<u64>,
+    /// Every applied version when it was taken.
+    pub applied_versions: Vec<u64>,
+    /// The tool version that took it.
+    pub tool_version: String,
+    /// RFC 3339 time it was taken.
+    pub created_at: String,
+    /// How long it took, in milliseconds.
+    pub duration_ms: u64,
+    /// What the verification checked.
+    pub verification: String,
+}
+
+impl Manifest {
+    /// Path of the backup file.
+    pub fn path(&self, dir: &Path) -> PathBuf {
+        dir.join(&self.file)
+    }
+}
+
+/// Creates `path` empty, readable and writable by its owner only.
+pub fn create_private(path: &Path) -> Result<File> {
+    let mut opts = OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    Ok(opts.open(path)?)
+}
+
+/// sha256 of a file, streamed.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let mut f = File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+fn new_id(dir: &Path) -> String {
+    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let base = now.replace(':', "-");
+    let mut id = base.clone();
+    let mut n = 2;
+    while dir.join(format!("{id}.json")).exists() || dir.join(format!(".{id}.partial")).exists() {
+        id = format!("{base}-{n}");
+        n += 1;
+    }
+    id
+}
+
+fn ensure_dir(dir: &Path) -> Result<()> {
+    fs::create_dir_all(dir).map_err(|e| {
+        Error::Refused(format!(
+            "cannot create the backup folder {}: {e}. Production was not touched; fix `[backup] dir` in Migrate.toml (or MIGRATE_BACKUP_DIR).",
+            dir.display()
+        ))
+    })?;
+    let probe = dir.join(format!(".write-probe-{}", std::process::id()));
+    match create_private(&probe) {
+        Ok(_) => {
+            let _ = fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) => Err(Error::Refused(format!(
+            "the backup folder {} is not writable ({e}). Production was not touched; make it writable or point `[backup] dir` elsewhere.",
+            dir.display()
+        ))),
+    }
+}
+
+/// Takes a backup of `target` into `dir`, verifies it, and writes its
+/// manifest. Nothing counts as a backup until the manifest exists.
+pub async fn take(target: &mut Target, dir: &Path) -> Result<Manifest> {
+    let started = Instant::now();
+    ensure_dir(dir)?;
+    let id = new_id(dir);
+    let rows = target.history_rows().await?;
+    let applied: Vec<u64> = rows.iter().map(|r| r.version).collect();
+    let partial = dir.join(format!(".{id}.partial"));
+    let ext = match target.url.backend() {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "pgdump",
+        Backend::MySql => "sql",
+    };
+    let file = format!("{id}.{ext}");
+    let result = async {
+        let verification = match target.url.backend() {
+            #[cfg(feature = "sqlite")]
+            Backend::Sqlite => {
+                let c = match target.conn() {
+                    crate::driver::Connection::Sqlite(c) => c,
+                    #[allow(unreachable_patterns)]
+                    _ => unreachable!("the backend says sqlite"),
+                };
+                crate::driver::sqlite::backup_into(c, &partial).await?
+            }
+            #[cfg(feature = "postgres")]
+            Backend::Postgres => crate::driver::postgres::backup_into(&target.url, &partial).await?,
+            #[cfg(feature = "mysql")]
+            Backend::MySql => crate::driver::mysql::backup_into(&target.url, &partial).await?,
+            #[allow(unreachable_patterns)]
+            other => return Err(Error::Config(format!("no backup support for {} in this build", other.as_str()))),
+        };
+        crate::failpoint::hit("backup.before_rename");
+        let final_path = dir.join(&file);
+        File::open(&partial)?.sync_all()?;
+        fs::rename(&partial, &final_path)?;
+        let manifest = Manifest {
+            id: id.clone(),
+            database: target.url.redacted(),
+            backend: target.url.backend().as_str().to_string(),
+            file: file.clone(),
+            size: fs::metadata(&final_path)?.len(),
+            sha256: sha256_file(&final_path)?,
+            head_version: applied.iter().max().copied(),
+            applied_versions: applied.clone(),
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            created_at: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+            duration_ms: started.elapsed().as_millis() as u64,
+            verification,
+        };
+        write_manifest(dir, &manifest)?;
+        Ok(manifest)
+    }
+    .await;
+    if result.is_err() {
+        let _ = fs::remove_file(&partial);
+    }
+    result.map_err(|e| match e {
+        Error::Refused(_) => e,
+        other => Error::Refused(format!(
+            "the backup of {} failed: {other}. Production was not touched.",
+            target.url.redacted()
+        )),
+    })
+}
+
+fn write_manifest(dir: &Path, m: &Manifest) -> Result<()> {
+    let tmp = dir.join(format!(".{}.json.partial", m.id));
+    let mut f = create_private(&tmp)?;
+    f.write_all(serde_json::to_string_pretty(m).map_err(|e| Error::msg(e.to_string()))?.as_bytes())?;
+    f.sync_all()?;
+    fs::rename(&tmp, dir.join(format!("{}.json", m.id)))?;
+    Ok(())
+}
+
+/// Every backup in `dir`, oldest first (a folder that does not exist has none).
+pub fn list(dir: &Path) -> Result<Vec<Manifest>> {
+    let mut out = Vec::new();
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(e.into()),
+    };
+    for entry in entries {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with('.') || !name.ends_with(".json") || name.ends_with(".deploy.json") {
+            continue;
+        }
+        let text = fs::read_to_string(&path)?;
+        if let Ok(m) = serde_json::from_str::<Manifest>(&text) {
+            out.push(m);
+        }
+    }
+    out.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+    Ok(out)
+}
+
+/// Finds a backup by id (or unique id prefix).
+pub fn find(dir: &Path, id: &str) -> Result<Manifest> {
+    let all = list(dir)?;
+    let matches: Vec<_> = all.iter().filter(|m| m.id == id || m.id.starts_with(id)).collect();
+    match matches.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(Error::Refused(format!(
+            "no backup `{id}` in {}; `cargo migrate backups` lists them",
+            dir.display()
+        ))),
+        many => Err(Error::Refused(format!(
+            "`{id}` matches {} backups; give more of the id",
+            many.len()
+        ))),
+    }
+}
+
+/// The newest backup in which `version` was not yet applied.
+pub fn newest_without(dir: &Path, version: u64) -> Result<Option<Manifest>> {
+    Ok(list(dir)?.into_iter().rev().find(|m| !m.applied_versions.contains(&version)))
+}
+
+/// Checks the file still matches its manifest (size and sha256).
+pub fn check_file(dir: &Path, m: &Manifest) -> Result<()> {
+    let path = m.path(dir);
+    let actual = sha256_file(&path).map_err(|e| Error::Refused(format!("cannot read backup {}: {e}", path.display())))?;
+    if actual != m.sha256 {
+        return Err(Error::Refused(format!(
+            "backup {} is corrupt: its sha256 is {actual}, the manifest says {}. Use another backup.",
+            path.display(),
+            m.sha256
+        )));
+    }
+    Ok(())
+}
+
+/// Deletes the oldest backups beyond `keep`; returns the removed ids.
+pub fn prune(dir: &Path, keep: usize) -> Result<Vec<String>> {
+    let all = list(dir)?;
+    let excess = all.len().saturating_sub(keep.max(1));
+    let mut removed = Vec::new();
+    for m in all.into_iter().take(excess) {
+        let _ = fs::remove_file(m.path(dir));
+        let _ = fs::remove_file(dir.join(format!("{}.deploy.json", m.id)));
+        fs::remove_file(dir.join(format!("{}.json", m.id)))?;
+        removed.push(m.id);
+    }
+    Ok(removed)
+}
+
+/// Restores backup `m` from `dir` into the database `into`. An existing
+/// target is only replaced with `force`.
+pub async fn restore(dir: &Path, m: &Manifest, into: &DbUrl, force: bool) -> Result<()> {
+    check_file(dir, m)?;
+    if into.backend().as_str() != m.backend {
+        return Err(Error::Refused(format!(
+            "backup {} is a {} backup; it cannot be restored into {}",
+            m.id,
+            m.backend,
+            into.redacted()
+        )));
+    }
+    match into.backend() {
+        #[cfg(feature = "sqlite")]
+        Backend::Sqlite => crate::driver::sqlite::restore(&m.path(dir), into, force),
+        #[cfg(feature = "postgres")]
+        Backend::Postgres => crate::driver::postgres::restore(&m.path(dir), into, force).await,
+        #[cfg(feature = "mysql")]
+        Backend::MySql => crate::driver::mysql::restore(&m.path(dir), into, force).await,
+        #[allow(unreachable_patterns)]
+        other => Err(Error::Config(format!("no restore support for {} in this build", other.as_str()))),
+    }
+}
