@@ -51,6 +51,13 @@ impl Run {
     pub fn all(&self) -> String {
         format!("{}{}", self.stdout, self.stderr)
     }
+
+    /// Asserts the exit code, showing everything printed when it differs.
+    #[track_caller]
+    pub fn expect(&self, code: i32) -> &Run {
+        assert_eq!(self.code, code, "unexpected exit code:\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
+        self
+    }
 }
 
 impl Sandbox {
@@ -63,6 +70,26 @@ impl Sandbox {
 
     pub fn path(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// A sandbox with a `Migrate.toml` naming a staging database beside production.
+    pub fn with_config(runner: PathBuf, extra: &str) -> Sandbox {
+        let sb = Sandbox::new(runner);
+        sb.write_config(extra);
+        sb
+    }
+
+    /// Writes `Migrate.toml` (staging beside production, backups in `backups/`) plus `extra`.
+    pub fn write_config(&self, extra: &str) {
+        let text = format!(
+            "[database]\nurl = \"sqlite://app.db\"\n\n[staging]\nurl = \"sqlite://staging.db\"\n\n[backup]\ndir = \"backups\"\n{extra}"
+        );
+        std::fs::write(self.dir.path().join("Migrate.toml"), text).expect("write Migrate.toml");
+    }
+
+    /// The backup folder of the default configuration.
+    pub fn backup_dir(&self) -> PathBuf {
+        self.dir.path().join("backups")
     }
 
     pub fn db_path(&self) -> PathBuf {
@@ -89,6 +116,15 @@ impl Sandbox {
     /// Runs the sandbox's runner to completion.
     pub fn run(&self, args: &[&str]) -> Run {
         self.run_with(&self.runner, args)
+    }
+
+    /// Runs the runner with extra environment variables.
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut c = self.cmd_with(&self.runner, args);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        Run::from(c.output().expect("runner starts"))
     }
 
     /// Runs another runner binary against the same database.
@@ -127,7 +163,7 @@ impl Sandbox {
 
     /// Rows of a query, each row's columns joined as text.
     pub async fn rows(&self, sql: &str) -> Vec<String> {
-        use sqlx::{Column, Row, ValueRef};
+        use sqlx::{Row, ValueRef};
         let mut c = self.connect().await;
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
             .fetch_all(&mut c)
@@ -149,6 +185,16 @@ impl Sandbox {
                     .join("|")
             })
             .collect()
+    }
+
+    /// [`Sandbox::state`] of another SQLite file.
+    pub async fn state_of(&self, path: &Path) -> Vec<String> {
+        let other = Sandbox {
+            dir: tempfile::tempdir().expect("temp dir"),
+            runner: self.runner.clone(),
+        };
+        std::fs::copy(path, other.db_path()).expect("copy database");
+        other.state().await
     }
 
     /// The schema (every object's SQL, sorted), the data of every user table,
