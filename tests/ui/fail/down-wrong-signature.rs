@@ -1,0 +1,14 @@
+use migrate_core::{migration, Db, Result};
+
+#[migration(20241124_120000, reversible)]
+async fn create_users(db: &mut Db) -> Result<()> {
+    db.execute("CREATE TABLE users (id BIGINT PRIMARY KEY)").await?;
+    Ok(())
+}
+
+async fn create_users_down(db: &Db) -> Result<()> {
+    let _ = db;
+    Ok(())
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use migrate_core::{migration, Db, Result};
+
+#[migration(20241124_120000, irreversible = "drops the table")]
+fn drop_users(db: &mut Db) -> Result<()> {
+    let _ = db;
+    Ok(())
+}
+
+fn main() {}
