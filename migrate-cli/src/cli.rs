@@ -32,7 +32,13 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct Global {
     /// Output format: `human` (default), `json` (one document on stdout), or `sql` (`plan` only: the statements as a script).
-    #[arg(long, global = true, value_enum, default_value = "human")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "human",
+        hide_possible_values = true
+    )]
     pub format: Format,
     /// Database URL (overrides DATABASE_URL and Migrate.toml).
     #[arg(long, global = true, value_name = "URL", hide_env_values = true)]
@@ -96,6 +102,9 @@ pub struct StageArgs {
     /// Which migrations.
     #[command(flatten)]
     pub selection: Selection,
+    /// Accept the schema after the rehearsal as the expected one: write `schema.<backend>.snapshot`.
+    #[arg(long)]
+    pub bless: bool,
 }
 
 /// `restore` options.
@@ -137,6 +146,9 @@ pub struct ApplyArgs {
     /// Reuse this backup (id from `cargo migrate backups`) instead of taking one; it must hold exactly the applied set of now.
     #[arg(long, value_name = "ID")]
     pub backup: Option<String>,
+    /// Apply without a passing staging rehearsal of exactly these migrations (recorded in the history).
+    #[arg(long)]
+    pub skip_rehearsal: bool,
 }
 
 /// `--phase`.

@@ -44,7 +44,10 @@ where
         }
     };
     let out = Output::new(cli.global.format);
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             out.error(&Error::Io(e), 1);
@@ -72,7 +75,9 @@ pub(crate) struct Context {
 impl Context {
     fn new(cli: &Cli, out: &Output) -> Result<Context> {
         let cwd = std::env::current_dir()?;
-        let config = Config::load(cli.global.config.as_deref(), &cwd, &|k| std::env::var(k).ok())?;
+        let config = Config::load(cli.global.config.as_deref(), &cwd, &|k| {
+            std::env::var(k).ok()
+        })?;
         let options = Options {
             history_table: config.history_table.clone(),
             lock_wait: config.apply.lock_wait,
@@ -116,7 +121,7 @@ async fn dispatch(cli: Cli, out: &Output) -> Result<u8> {
         Command::Repair(args) => commands::repair::run(&ctx, &args).await,
         Command::Check => commands::check::run(&ctx).await,
         Command::Plan(args) => commands::plan::run(&ctx, &args).await,
-        Command::Stage(args) => commands::stage::run(&ctx, &args.selection).await,
+        Command::Stage(args) => commands::stage::run(&ctx, &args).await,
         Command::Backup => commands::backup::take(&ctx).await,
         Command::Backups => commands::backup::list(&ctx).await,
         Command::Restore(args) => commands::backup::restore(&ctx, &args).await,

@@ -180,7 +180,11 @@ mod tests {
     #[test]
     fn table_aligns_ignoring_colour() {
         let rows = vec![
-            vec!["a".to_string(), "\u{1b}[32mbb\u{1b}[0m".to_string(), "c".to_string()],
+            vec![
+                "a".to_string(),
+                "\u{1b}[32mbb\u{1b}[0m".to_string(),
+                "c".to_string(),
+            ],
             vec!["aaa".to_string(), "b".to_string(), "c".to_string()],
         ];
         let t = table(&rows);

@@ -38,7 +38,10 @@ pub struct Applied {
     pub used_raw_connection: bool,
 }
 
-pub(crate) fn ser_ms<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {
+pub(crate) fn ser_ms<S: serde::Serializer>(
+    d: &Duration,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
     s.serialize_u64(d.as_millis() as u64)
 }
 
@@ -113,16 +116,15 @@ impl Target {
         result
     }
 
-    /// Under the lock: creates the history table if needed, compares, and
-    /// plans (refusing on dirty, drifted or out-of-order history).
+    /// Under the lock: compares and plans (refusing on dirty, drifted or
+    /// out-of-order history). Changes nothing.
     pub async fn prepare(&mut self, registry: &Registry, opts: &PlanOptions) -> Result<Plan> {
-        let history = self.history.clone();
-        history.ensure(self.conn()).await?;
         let cmp = self.compare(registry).await?;
         cmp.plan(opts)
     }
 
-    /// Under the lock: applies the planned versions in order.
+    /// Under the lock: creates the history table if needed and applies the
+    /// planned versions in order.
     pub async fn run_plan(
         &mut self,
         registry: &Registry,
@@ -131,10 +133,14 @@ impl Target {
         on_event: &mut dyn FnMut(Event<'_>),
     ) -> Result<Vec<Applied>> {
         let mut done = Vec::new();
+        if !plan.versions.is_empty() {
+            let history = self.history.clone();
+            history.ensure(self.conn()).await?;
+        }
         for &version in &plan.versions {
-            let m = registry
-                .get(version)
-                .ok_or_else(|| Error::msg(format!("version {version} is planned but not registered")))?;
+            let m = registry.get(version).ok_or_else(|| {
+                Error::msg(format!("version {version} is planned but not registered"))
+            })?;
             failpoint::hit("apply.before_migration");
             on_event(Event::Started(m));
             let applied = self.apply_one(m, opts, on_event).await?;
@@ -157,7 +163,9 @@ impl Target {
             self.options.statement_timeout,
             self.options.lock_retries,
         );
-        self.conn().set_timeouts(lock_timeout, statement_timeout).await?;
+        self.conn()
+            .set_timeouts(lock_timeout, statement_timeout)
+            .await?;
         let mut row = AppliedRow {
             version: m.version,
             name: m.name.to_string(),
@@ -197,7 +205,11 @@ impl Target {
                             statement,
                             state: format!(
                                 "The migration ran in a transaction that was rolled back{}: schema, data and history are as before it. Fix the migration and run apply again.",
-                                if attempt > 0 { format!(" after {attempt} lock-timeout retries") } else { String::new() }
+                                if attempt > 0 {
+                                    format!(" after {attempt} lock-timeout retries")
+                                } else {
+                                    String::new()
+                                }
                             ),
                             source: Box::new(e),
                         });
@@ -215,7 +227,14 @@ impl Target {
                 Ok(()) => {
                     let ms = started.elapsed().as_millis() as i64;
                     history
-                        .set_state(self.conn(), m.version, RowState::Finished, Some(ms), None, None)
+                        .set_state(
+                            self.conn(),
+                            m.version,
+                            RowState::Finished,
+                            Some(ms),
+                            None,
+                            None,
+                        )
                         .await?;
                 }
                 Err(e) => {
@@ -262,7 +281,12 @@ impl Target {
         })
     }
 
-    async fn try_transactional(&mut self, m: &'static Migration, row: &mut AppliedRow, started: Instant) -> Result<()> {
+    async fn try_transactional(
+        &mut self,
+        m: &'static Migration,
+        row: &mut AppliedRow,
+        started: Instant,
+    ) -> Result<()> {
         let history = self.history.clone();
         self.conn().begin().await.map_err(|e| Error::Statement {
             sql: "BEGIN".into(),
@@ -299,7 +323,10 @@ pub(crate) async fn run_down(target: &mut Target, m: &'static Migration) -> Resu
     })?;
     let started = Instant::now();
     let history = target.history.clone();
-    let (lt, st) = (target.options.lock_timeout, target.options.statement_timeout);
+    let (lt, st) = (
+        target.options.lock_timeout,
+        target.options.statement_timeout,
+    );
     target.conn().set_timeouts(lt, st).await?;
     target.db.take_record();
     let fail = |e: Error, state: String| Error::MigrationFailed {
@@ -327,7 +354,14 @@ pub(crate) async fn run_down(target: &mut Target, m: &'static Migration) -> Resu
         }
     } else {
         history
-            .set_state(target.conn(), m.version, RowState::Started, None, Some("rollback started"), None)
+            .set_state(
+                target.conn(),
+                m.version,
+                RowState::Started,
+                None,
+                Some("rollback started"),
+                None,
+            )
             .await?;
         failpoint::hit("rollback.after_started_row");
         if let Err(e) = down(&mut target.db).await {

@@ -131,11 +131,18 @@ pub async fn take(target: &mut Target, dir: &Path) -> Result<Manifest> {
                 crate::driver::sqlite::backup_into(c, &partial).await?
             }
             #[cfg(feature = "postgres")]
-            Backend::Postgres => crate::driver::postgres::backup_into(&target.url, &partial).await?,
+            Backend::Postgres => {
+                crate::driver::postgres::backup_into(&target.url, &partial).await?
+            }
             #[cfg(feature = "mysql")]
             Backend::MySql => crate::driver::mysql::backup_into(&target.url, &partial).await?,
             #[allow(unreachable_patterns)]
-            other => return Err(Error::Config(format!("no backup support for {} in this build", other.as_str()))),
+            other => {
+                return Err(Error::Config(format!(
+                    "no backup support for {} in this build",
+                    other.as_str()
+                )));
+            }
         };
         crate::failpoint::hit("backup.before_rename");
         let final_path = dir.join(&file);
@@ -174,7 +181,11 @@ pub async fn take(target: &mut Target, dir: &Path) -> Result<Manifest> {
 fn write_manifest(dir: &Path, m: &Manifest) -> Result<()> {
     let tmp = dir.join(format!(".{}.json.partial", m.id));
     let mut f = create_private(&tmp)?;
-    f.write_all(serde_json::to_string_pretty(m).map_err(|e| Error::msg(e.to_string()))?.as_bytes())?;
+    f.write_all(
+        serde_json::to_string_pretty(m)
+            .map_err(|e| Error::msg(e.to_string()))?
+            .as_bytes(),
+    )?;
     f.sync_all()?;
     fs::rename(&tmp, dir.join(format!("{}.json", m.id)))?;
     Ok(())
@@ -206,7 +217,10 @@ pub fn list(dir: &Path) -> Result<Vec<Manifest>> {
 /// Finds a backup by id (or unique id prefix).
 pub fn find(dir: &Path, id: &str) -> Result<Manifest> {
     let all = list(dir)?;
-    let matches: Vec<_> = all.iter().filter(|m| m.id == id || m.id.starts_with(id)).collect();
+    let matches: Vec<_> = all
+        .iter()
+        .filter(|m| m.id == id || m.id.starts_with(id))
+        .collect();
     match matches.as_slice() {
         [one] => Ok((*one).clone()),
         [] => Err(Error::Refused(format!(
@@ -222,13 +236,17 @@ pub fn find(dir: &Path, id: &str) -> Result<Manifest> {
 
 /// The newest backup in which `version` was not yet applied.
 pub fn newest_without(dir: &Path, version: u64) -> Result<Option<Manifest>> {
-    Ok(list(dir)?.into_iter().rev().find(|m| !m.applied_versions.contains(&version)))
+    Ok(list(dir)?
+        .into_iter()
+        .rev()
+        .find(|m| !m.applied_versions.contains(&version)))
 }
 
 /// Checks the file still matches its manifest (size and sha256).
 pub fn check_file(dir: &Path, m: &Manifest) -> Result<()> {
     let path = m.path(dir);
-    let actual = sha256_file(&path).map_err(|e| Error::Refused(format!("cannot read backup {}: {e}", path.display())))?;
+    let actual = sha256_file(&path)
+        .map_err(|e| Error::Refused(format!("cannot read backup {}: {e}", path.display())))?;
     if actual != m.sha256 {
         return Err(Error::Refused(format!(
             "backup {} is corrupt: its sha256 is {actual}, the manifest says {}. Use another backup.",
@@ -273,6 +291,9 @@ pub async fn restore(dir: &Path, m: &Manifest, into: &DbUrl, force: bool) -> Res
         #[cfg(feature = "mysql")]
         Backend::MySql => crate::driver::mysql::restore(&m.path(dir), into, force).await,
         #[allow(unreachable_patterns)]
-        other => Err(Error::Config(format!("no restore support for {} in this build", other.as_str()))),
+        other => Err(Error::Config(format!(
+            "no restore support for {} in this build",
+            other.as_str()
+        ))),
     }
 }

@@ -129,7 +129,9 @@ pub fn compare(registered: &[Spec], history: &[AppliedRow]) -> Comparison {
         .into_iter()
         .map(|(version, (spec, row))| {
             let state = match (spec, row) {
-                (_, Some(r)) if r.state != RowState::Finished => State::Dirty { row_state: r.state },
+                (_, Some(r)) if r.state != RowState::Finished => {
+                    State::Dirty { row_state: r.state }
+                }
                 (Some(s), Some(r)) if s.checksum != r.checksum => State::Drifted {
                     applied: r.checksum.clone(),
                     current: s.checksum.clone(),
@@ -154,7 +156,10 @@ pub fn compare(registered: &[Spec], history: &[AppliedRow]) -> Comparison {
                     .map(|s| s.name.clone())
                     .or_else(|| row.map(|r| r.name.clone()))
                     .unwrap_or_default(),
-                phase: spec.map(|s| s.phase).or_else(|| row.map(|r| r.phase)).unwrap_or(Phase::Expand),
+                phase: spec
+                    .map(|s| s.phase)
+                    .or_else(|| row.map(|r| r.phase))
+                    .unwrap_or(Phase::Expand),
                 state,
                 history: row.cloned(),
                 location: spec.map(|s| s.location.clone()),
@@ -197,12 +202,18 @@ impl Comparison {
 
     /// The newest version with a history row.
     pub fn head(&self) -> Option<u64> {
-        self.entries.iter().filter(|e| e.history.is_some()).map(|e| e.version).max()
+        self.entries
+            .iter()
+            .filter(|e| e.history.is_some())
+            .map(|e| e.version)
+            .max()
     }
 
     /// Whether nothing needs doing: nothing pending, dirty or drifted.
     pub fn is_up_to_date(&self) -> bool {
-        self.pending().next().is_none() && self.dirty().next().is_none() && self.drifted().next().is_none()
+        self.pending().next().is_none()
+            && self.dirty().next().is_none()
+            && self.drifted().next().is_none()
     }
 
     /// What `apply` would run, or why it must refuse.
@@ -214,13 +225,18 @@ impl Comparison {
                 detail.push_str(&format!(": {err}"));
             }
             if let Some(stmt) = row.and_then(|r| r.failed_statement.as_deref()) {
-                detail.push_str(&format!("\n  failing statement: {}", crate::sql::one_line(stmt, 200)));
+                detail.push_str(&format!(
+                    "\n  failing statement: {}",
+                    crate::sql::one_line(stmt, 200)
+                ));
             }
             return Err(Error::Dirty {
                 version: e.version,
                 name: e.name.clone(),
                 state: match &e.state {
-                    State::Dirty { row_state: RowState::Failed } => "failed".into(),
+                    State::Dirty {
+                        row_state: RowState::Failed,
+                    } => "failed".into(),
                     _ => "was started".into(),
                 },
                 detail,

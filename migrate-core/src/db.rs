@@ -101,12 +101,14 @@ impl Db {
 
     /// Runs a query and returns the first column of its first row as an integer.
     pub async fn fetch_i64(&mut self, sql: &str) -> Result<i64> {
-        self.fetch_optional_i64(sql).await?.ok_or_else(|| Error::Statement {
-            sql: sql.to_string(),
-            message: "the query returned no row or NULL".into(),
-            lock_timeout: false,
-            source: sqlx::Error::RowNotFound,
-        })
+        self.fetch_optional_i64(sql)
+            .await?
+            .ok_or_else(|| Error::Statement {
+                sql: sql.to_string(),
+                message: "the query returned no row or NULL".into(),
+                lock_timeout: false,
+                source: sqlx::Error::RowNotFound,
+            })
     }
 
     /// Runs a query and returns the first column of its first row, if any.
@@ -188,6 +190,13 @@ impl Db {
 
     /// The connection, for the runtime's own (unrecorded) statements.
     pub(crate) fn conn(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    /// The connection behind this handle, for the tool's own checks
+    /// (statements run on it are not recorded).
+    #[doc(hidden)]
+    pub fn conn_mut(&mut self) -> &mut Connection {
         &mut self.conn
     }
 

@@ -188,7 +188,10 @@ impl Error {
         match self {
             Error::Config(_) | Error::InvalidUrl { .. } | Error::DuplicateVersion { .. } => 2,
             Error::Unreachable { .. } => 3,
-            Error::Dirty { .. } | Error::Drift { .. } | Error::OutOfOrder { .. } | Error::Refused(_) => 4,
+            Error::Dirty { .. }
+            | Error::Drift { .. }
+            | Error::OutOfOrder { .. }
+            | Error::Refused(_) => 4,
             Error::LockNotAcquired { .. } => 5,
             _ => 1,
         }

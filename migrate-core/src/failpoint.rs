@@ -71,7 +71,9 @@ mod enabled {
             }
             "error" => panic!("failpoint {name} triggered an error"),
             other => {
-                if let Some(ms) = other.strip_prefix("sleep(").and_then(|r| r.strip_suffix(')'))
+                if let Some(ms) = other
+                    .strip_prefix("sleep(")
+                    .and_then(|r| r.strip_suffix(')'))
                     && let Ok(ms) = ms.parse::<u64>()
                 {
                     let _ = writeln!(err, "failpoint {name} reached: sleeping {ms} ms");

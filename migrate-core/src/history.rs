@@ -74,14 +74,19 @@ impl History {
     pub fn new(table: &str) -> Result<History> {
         let ok = !table.is_empty()
             && table.len() <= 60
-            && table.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && table
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !ok {
             return Err(Error::Config(format!(
                 "history_table `{table}` is not a plain identifier (letters, digits and `_`, at most 60 characters)"
             )));
         }
-        Ok(History { table: table.to_string() })
+        Ok(History {
+            table: table.to_string(),
+        })
     }
 
     /// The table name.
@@ -221,7 +226,11 @@ pub fn applied_by() -> String {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_else(|_| "unknown".into());
-    format!("{user}@{} (cargo-migrate {})", hostname(), env!("CARGO_PKG_VERSION"))
+    format!(
+        "{user}@{} (cargo-migrate {})",
+        hostname(),
+        env!("CARGO_PKG_VERSION")
+    )
 }
 
 /// This machine's host name.

@@ -89,7 +89,10 @@ pub struct LockGuard {
 
 #[derive(Debug)]
 enum Inner {
-    File { file: File, path: PathBuf },
+    File {
+        file: File,
+        path: PathBuf,
+    },
     Unlocked,
     #[cfg(feature = "postgres")]
     Postgres(crate::driver::postgres::AdvisoryLock),
@@ -112,7 +115,10 @@ impl LockGuard {
     }
 
     #[cfg(feature = "postgres")]
-    pub(crate) fn postgres(lock: crate::driver::postgres::AdvisoryLock, waited: Duration) -> LockGuard {
+    pub(crate) fn postgres(
+        lock: crate::driver::postgres::AdvisoryLock,
+        waited: Duration,
+    ) -> LockGuard {
         LockGuard {
             inner: Inner::Postgres(lock),
             waited,
@@ -234,14 +240,26 @@ mod tests {
     async fn second_acquirer_waits_then_fails_naming_the_holder() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.lock");
-        let g = acquire_file(&path, Duration::from_secs(1), "t").await.unwrap();
-        assert!(matches!(probe_file(&path).unwrap(), LockStatus::Held { holder: Some(ref h) } if h.pid == std::process::id()));
-        let err = acquire_file(&path, Duration::from_millis(100), "t").await.unwrap_err();
+        let g = acquire_file(&path, Duration::from_secs(1), "t")
+            .await
+            .unwrap();
+        assert!(
+            matches!(probe_file(&path).unwrap(), LockStatus::Held { holder: Some(ref h) } if h.pid == std::process::id())
+        );
+        let err = acquire_file(&path, Duration::from_millis(100), "t")
+            .await
+            .unwrap_err();
         assert_eq!(err.exit_code(), 5);
-        assert!(err.to_string().contains(&format!("pid {}", std::process::id())), "{err}");
+        assert!(
+            err.to_string()
+                .contains(&format!("pid {}", std::process::id())),
+            "{err}"
+        );
         g.release().await;
         assert_eq!(probe_file(&path).unwrap(), LockStatus::Free);
-        let g2 = acquire_file(&path, Duration::from_millis(100), "t").await.unwrap();
+        let g2 = acquire_file(&path, Duration::from_millis(100), "t")
+            .await
+            .unwrap();
         drop(g2);
     }
 

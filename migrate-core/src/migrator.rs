@@ -96,7 +96,9 @@ impl Migrator {
         let registry = self.registry()?;
         let url = DbUrl::parse(url)?;
         let mut target = self.connect(&url, true).await?;
-        let result = target.apply(&registry, &ApplyOptions::default(), &mut |_| {}).await;
+        let result = target
+            .apply(&registry, &ApplyOptions::default(), &mut |_| {})
+            .await;
         target.close().await;
         result
     }
@@ -168,9 +170,13 @@ impl Target {
                 None => LockGuard::unlocked(),
             },
             #[cfg(feature = "postgres")]
-            Backend::Postgres => crate::driver::postgres::lock(&self.url, self.history.table(), wait).await?,
+            Backend::Postgres => {
+                crate::driver::postgres::lock(&self.url, self.history.table(), wait).await?
+            }
             #[cfg(feature = "mysql")]
-            Backend::MySql => crate::driver::mysql::lock(&self.url, self.history.table(), wait).await?,
+            Backend::MySql => {
+                crate::driver::mysql::lock(&self.url, self.history.table(), wait).await?
+            }
             #[allow(unreachable_patterns)]
             other => {
                 return Err(crate::Error::Config(format!(
@@ -187,13 +193,21 @@ impl Target {
     pub async fn lock_status(&mut self) -> Result<LockStatus> {
         match self.url.backend() {
             Backend::Sqlite => match self.url.sqlite_path() {
-                Some(path) => crate::lock::probe_file(&crate::lock::lock_file_path(&path, self.history.table())),
+                Some(path) => crate::lock::probe_file(&crate::lock::lock_file_path(
+                    &path,
+                    self.history.table(),
+                )),
                 None => Ok(LockStatus::None),
             },
             #[cfg(feature = "postgres")]
-            Backend::Postgres => crate::driver::postgres::lock_status(self.conn(), self.history.table()).await,
+            Backend::Postgres => {
+                crate::driver::postgres::lock_status(self.db.conn(), self.history.table()).await
+            }
             #[cfg(feature = "mysql")]
-            Backend::MySql => crate::driver::mysql::lock_status(self.conn(), &self.url, self.history.table()).await,
+            Backend::MySql => {
+                crate::driver::mysql::lock_status(self.db.conn(), &self.url, self.history.table())
+                    .await
+            }
             #[allow(unreachable_patterns)]
             _ => Ok(LockStatus::None),
         }

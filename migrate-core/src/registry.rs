@@ -20,9 +20,7 @@ impl Registry {
 
     /// Builds a registry from explicit records (sorted and checked here).
     pub fn from_migrations(mut migrations: Vec<&'static Migration>) -> Result<Registry> {
-        migrations.sort_by(|a, b| {
-            (a.version, a.file, a.line).cmp(&(b.version, b.file, b.line))
-        });
+        migrations.sort_by(|a, b| (a.version, a.file, a.line).cmp(&(b.version, b.file, b.line)));
         for pair in migrations.windows(2) {
             let (a, b) = (pair[0], pair[1]);
             if a.version == b.version {
@@ -72,6 +70,9 @@ impl Registry {
 
     /// What the pure comparison needs of each migration.
     pub fn specs(&self) -> Vec<crate::compare::Spec> {
-        self.migrations.iter().map(|m| crate::compare::Spec::of(m)).collect()
+        self.migrations
+            .iter()
+            .map(|m| crate::compare::Spec::of(m))
+            .collect()
     }
 }

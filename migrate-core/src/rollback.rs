@@ -47,7 +47,11 @@ pub struct RolledBack {
 /// Which applied migrations a rollback would undo, newest first, or why not.
 ///
 /// Pure: decided from the comparison and the registry alone.
-pub fn plan(cmp: &Comparison, registry: &Registry, target: RollbackTarget) -> Result<Vec<&'static Migration>> {
+pub fn plan(
+    cmp: &Comparison,
+    registry: &Registry,
+    target: RollbackTarget,
+) -> Result<Vec<&'static Migration>> {
     if let Some(e) = cmp.dirty().next() {
         return Err(Error::Refused(format!(
             "the database is dirty: migration {} `{}` was not finished. Resolve it with `cargo migrate repair {}` before rolling back. Nothing was changed.",
@@ -57,7 +61,7 @@ pub fn plan(cmp: &Comparison, registry: &Registry, target: RollbackTarget) -> Re
         )));
     }
     let mut applied: Vec<_> = cmp.entries.iter().filter(|e| e.history.is_some()).collect();
-    applied.sort_by(|a, b| b.version.cmp(&a.version));
+    applied.sort_by_key(|e| std::cmp::Reverse(e.version));
     let chosen: Vec<_> = match target {
         RollbackTarget::Steps(n) => applied.into_iter().take(n).collect(),
         RollbackTarget::To(v) => {
@@ -114,7 +118,10 @@ impl Target {
             crate::failpoint::hit("rollback.before_migration");
             on_event(Event::RollingBack(m));
             let duration = run_down(self, m).await?;
-            on_event(Event::RolledBack { migration: m, duration });
+            on_event(Event::RolledBack {
+                migration: m,
+                duration,
+            });
             done.push(RolledBack {
                 version: m.version,
                 name: m.name.to_string(),
@@ -125,7 +132,12 @@ impl Target {
     }
 
     /// Under the lock: resolves a dirty history row.
-    pub async fn repair(&mut self, registry: &Registry, version: u64, resolution: Resolution) -> Result<RowState> {
+    pub async fn repair(
+        &mut self,
+        registry: &Registry,
+        version: u64,
+        resolution: Resolution,
+    ) -> Result<RowState> {
         let rows = self.history_rows().await?;
         let Some(row) = rows.iter().find(|r| r.version == version) else {
             return Err(Error::Refused(format!(
@@ -144,7 +156,14 @@ impl Target {
         match resolution {
             Resolution::Applied => {
                 history
-                    .set_state(self.conn(), version, RowState::Finished, row.duration_ms, None, None)
+                    .set_state(
+                        self.conn(),
+                        version,
+                        RowState::Finished,
+                        row.duration_ms,
+                        None,
+                        None,
+                    )
                     .await?;
                 Ok(RowState::Finished)
             }

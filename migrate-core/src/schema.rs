@@ -97,9 +97,30 @@ mod tests {
         let b = Schema::from_text("table t\n  column a INTEGER NULL\n  index t_a (a)\n");
         assert!(a.diff(&a, "x", "y").is_empty());
         let d = a.diff(&b, "before", "after");
-        assert!(d.contains("+++ after") && d.contains("+  index t_a (a)"), "{d}");
+        assert!(
+            d.contains("+++ after") && d.contains("+  index t_a (a)"),
+            "{d}"
+        );
         assert_eq!(a.changes(&b), vec!["+   index t_a (a)"]);
         assert!(Schema::default().changes(&a).iter().all(|l| l.len() > 2));
         assert_eq!(b.tables(), vec!["t"]);
     }
+}
+
+/// Rows per table of the snapshot's tables, for comparing staging with
+/// production.
+pub async fn row_counts(conn: &mut Connection) -> Result<Vec<(String, i64)>> {
+    let schema = snapshot(conn).await?;
+    let backend = conn.backend();
+    let quote = |t: &str| match backend {
+        crate::url::Backend::MySql => format!("`{t}`"),
+        _ => format!("\"{t}\""),
+    };
+    let mut out = Vec::new();
+    for t in schema.tables() {
+        let sql = format!("SELECT count(*) FROM {}", quote(&t));
+        let n = conn.fetch_optional_i64(&sql).await?.unwrap_or(0);
+        out.push((t, n));
+    }
+    Ok(out)
 }

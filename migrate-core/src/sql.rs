@@ -52,7 +52,10 @@ pub fn split(script: &str) -> Vec<String> {
                     .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_'))
                     .map(|p| i + 1 + p);
                 match tag_end {
-                    Some(e) if bytes[e] == b'$' && !bytes[i + 1..e].first().is_some_and(u8::is_ascii_digit) => {
+                    Some(e)
+                        if bytes[e] == b'$'
+                            && !bytes[i + 1..e].first().is_some_and(u8::is_ascii_digit) =>
+                    {
                         let tag = &script[i..=e];
                         match script[e + 1..].find(tag) {
                             Some(p) => i = e + 1 + p + tag.len(),
@@ -124,7 +127,10 @@ mod tests {
 
     #[test]
     fn keeps_quoted_semicolons() {
-        assert_eq!(split("INSERT INTO t VALUES ('a;b', 'it''s;');X"), vec!["INSERT INTO t VALUES ('a;b', 'it''s;')", "X"]);
+        assert_eq!(
+            split("INSERT INTO t VALUES ('a;b', 'it''s;');X"),
+            vec!["INSERT INTO t VALUES ('a;b', 'it''s;')", "X"]
+        );
     }
 
     #[test]

@@ -107,7 +107,11 @@ impl StageReport {
 }
 
 /// Refreshes staging from production (SQLite: `VACUUM INTO`).
-pub async fn refresh(production: &DbUrl, staging: &DbUrl, connect_timeout: Duration) -> Result<CloneInfo> {
+pub async fn refresh(
+    production: &DbUrl,
+    staging: &DbUrl,
+    connect_timeout: Duration,
+) -> Result<CloneInfo> {
     if production.expose() == staging.expose() {
         return Err(Error::Config(
             "the staging url is the production url: staging must be a separate database ([staging] url or STAGING_DATABASE_URL)".into(),
@@ -123,25 +127,34 @@ pub async fn refresh(production: &DbUrl, staging: &DbUrl, connect_timeout: Durat
     let started = Instant::now();
     match production.backend() {
         #[cfg(feature = "sqlite")]
-        Backend::Sqlite => crate::driver::sqlite::clone_into(production, staging, connect_timeout).await.map(|(bytes, from)| CloneInfo {
-            bytes,
-            duration_ms: started.elapsed().as_millis() as u64,
-            from_production: from,
-        }),
+        Backend::Sqlite => crate::driver::sqlite::clone_into(production, staging, connect_timeout)
+            .await
+            .map(|(bytes, from)| CloneInfo {
+                bytes,
+                duration_ms: started.elapsed().as_millis() as u64,
+                from_production: from,
+            }),
         #[cfg(feature = "postgres")]
-        Backend::Postgres => crate::driver::postgres::clone_into(production, staging).await.map(|bytes| CloneInfo {
-            bytes,
-            duration_ms: started.elapsed().as_millis() as u64,
-            from_production: true,
-        }),
+        Backend::Postgres => crate::driver::postgres::clone_into(production, staging)
+            .await
+            .map(|bytes| CloneInfo {
+                bytes,
+                duration_ms: started.elapsed().as_millis() as u64,
+                from_production: true,
+            }),
         #[cfg(feature = "mysql")]
-        Backend::MySql => crate::driver::mysql::clone_into(production, staging).await.map(|bytes| CloneInfo {
-            bytes,
-            duration_ms: started.elapsed().as_millis() as u64,
-            from_production: true,
-        }),
+        Backend::MySql => crate::driver::mysql::clone_into(production, staging)
+            .await
+            .map(|bytes| CloneInfo {
+                bytes,
+                duration_ms: started.elapsed().as_millis() as u64,
+                from_production: true,
+            }),
         #[allow(unreachable_patterns)]
-        other => Err(Error::Config(format!("no staging clone for {} in this build", other.as_str()))),
+        other => Err(Error::Config(format!(
+            "no staging clone for {} in this build",
+            other.as_str()
+        ))),
     }
 }
 
@@ -166,6 +179,8 @@ impl Target {
         on_event: &mut dyn FnMut(Event<'_>),
     ) -> Result<StageReport> {
         let plan = self.prepare(registry, &opts.plan).await?;
+        let history = self.history.clone();
+        history.ensure(self.conn()).await?;
         let schema_before = snapshot(self.conn()).await?;
         let apply_opts = ApplyOptions {
             plan: opts.plan.clone(),
@@ -176,15 +191,17 @@ impl Target {
         let mut total = Duration::ZERO;
         let mut current = schema_before.clone();
         for &version in &plan.versions {
-            let m = registry
-                .get(version)
-                .ok_or_else(|| Error::msg(format!("version {version} is planned but not registered")))?;
+            let m = registry.get(version).ok_or_else(|| {
+                Error::msg(format!("version {version} is planned but not registered"))
+            })?;
             on_event(Event::Started(m));
             let applied = self.apply_one(m, &apply_opts, on_event).await?;
             on_event(Event::Finished(&applied));
             total += applied.duration;
             let after = snapshot(self.conn()).await?;
-            let over_budget = opts.max_migration_duration.is_some_and(|b| applied.duration > b);
+            let over_budget = opts
+                .max_migration_duration
+                .is_some_and(|b| applied.duration > b);
             if let Some(budget) = opts.max_migration_duration.filter(|_| over_budget) {
                 failures.push(format!(
                     "{} {} took {} on staging, over its budget of {} (staging.max_migration_duration)",
@@ -199,7 +216,8 @@ impl Target {
                     reason: m.irreversible_reason.unwrap_or_default().to_string(),
                 }
             } else {
-                self.round_trip(m, &current, &after, &apply_opts, on_event).await
+                self.round_trip(m, &current, &after, &apply_opts, on_event)
+                    .await
             };
             match &round_trip {
                 RoundTrip::Failed { step, diff } => failures.push(format!(
@@ -255,7 +273,10 @@ impl Target {
     ) -> RoundTrip {
         on_event(Event::RollingBack(m));
         match run_down(self, m).await {
-            Ok(duration) => on_event(Event::RolledBack { migration: m, duration }),
+            Ok(duration) => on_event(Event::RolledBack {
+                migration: m,
+                duration,
+            }),
             Err(e) => {
                 return RoundTrip::Error {
                     step: "down".into(),
@@ -265,7 +286,12 @@ impl Target {
         }
         let down_schema = match snapshot(self.conn()).await {
             Ok(s) => s,
-            Err(e) => return RoundTrip::Error { step: "down".into(), message: e.to_string() },
+            Err(e) => {
+                return RoundTrip::Error {
+                    step: "down".into(),
+                    message: e.to_string(),
+                };
+            }
         };
         if &down_schema != before {
             return RoundTrip::Failed {
@@ -285,7 +311,10 @@ impl Target {
                 step: "up again".into(),
                 diff: after.diff(&s, "expected (after first up)", "after second up"),
             },
-            Err(e) => RoundTrip::Error { step: "up again".into(), message: e.to_string() },
+            Err(e) => RoundTrip::Error {
+                step: "up again".into(),
+                message: e.to_string(),
+            },
         }
     }
 }

@@ -89,7 +89,9 @@ impl DbUrl {
                 return Err(invalid(&format!("port `{port}` is not a number")));
             }
         } else if rest.trim_start_matches('/').is_empty() {
-            return Err(invalid("it names no file; expected sqlite://path/to/app.db"));
+            return Err(invalid(
+                "it names no file; expected sqlite://path/to/app.db",
+            ));
         }
         Ok(DbUrl {
             raw: raw.to_string(),
@@ -117,7 +119,10 @@ impl DbUrl {
         let after = self.raw.split_once("://")?.1;
         let authority = after.split(['/', '?']).next()?;
         let userinfo = authority.rsplit_once('@')?.0;
-        userinfo.split_once(':').map(|(_, p)| p).filter(|p| !p.is_empty())
+        userinfo
+            .split_once(':')
+            .map(|(_, p)| p)
+            .filter(|p| !p.is_empty())
     }
 
     /// For SQLite, the file path (`None` for in-memory databases).
@@ -204,9 +209,18 @@ mod tests {
 
     #[test]
     fn picks_backends() {
-        assert_eq!(DbUrl::parse("sqlite://a.db").unwrap().backend(), Backend::Sqlite);
-        assert_eq!(DbUrl::parse("postgresql://h/db").unwrap().backend(), Backend::Postgres);
-        assert_eq!(DbUrl::parse("mariadb://h/db").unwrap().backend(), Backend::MySql);
+        assert_eq!(
+            DbUrl::parse("sqlite://a.db").unwrap().backend(),
+            Backend::Sqlite
+        );
+        assert_eq!(
+            DbUrl::parse("postgresql://h/db").unwrap().backend(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            DbUrl::parse("mariadb://h/db").unwrap().backend(),
+            Backend::MySql
+        );
         assert!(DbUrl::parse("oracle://h/db").is_err());
         assert!(DbUrl::parse("postgres://").is_err());
         assert!(DbUrl::parse("postgres://h:port/db").is_err());
@@ -216,10 +230,21 @@ mod tests {
     #[test]
     fn sqlite_paths() {
         let u = DbUrl::parse("sqlite://data/app.db?mode=rwc").unwrap();
-        assert_eq!(u.sqlite_path().unwrap(), std::path::PathBuf::from("data/app.db"));
+        assert_eq!(
+            u.sqlite_path().unwrap(),
+            std::path::PathBuf::from("data/app.db")
+        );
         assert_eq!(u.database_name(), "app");
-        assert!(DbUrl::parse("sqlite::memory:").unwrap().sqlite_path().is_none());
+        assert!(
+            DbUrl::parse("sqlite::memory:")
+                .unwrap()
+                .sqlite_path()
+                .is_none()
+        );
         let abs = DbUrl::parse("sqlite:///tmp/x.db").unwrap();
-        assert_eq!(abs.sqlite_path().unwrap(), std::path::PathBuf::from("/tmp/x.db"));
+        assert_eq!(
+            abs.sqlite_path().unwrap(),
+            std::path::PathBuf::from("/tmp/x.db")
+        );
     }
 }

@@ -79,7 +79,12 @@ impl Target {
         } else {
             let t = Instant::now();
             checks.push(match crate::schema::snapshot(self.conn()).await {
-                Ok(s) => timed("schema".into(), t, true, format!("readable: {} tables", s.tables().len())),
+                Ok(s) => timed(
+                    "schema".into(),
+                    t,
+                    true,
+                    format!("readable: {} tables", s.tables().len()),
+                ),
                 Err(e) => timed("schema".into(), t, false, e.to_string()),
             });
         }
@@ -92,14 +97,26 @@ impl Target {
             let mut problems = Vec::new();
             for e in &cmp.entries {
                 match &e.state {
-                    State::Dirty { row_state } => problems.push(format!("{} {} is {}", e.version, e.name, row_state.as_str())),
-                    State::Drifted { .. } => problems.push(format!("{} {} drifted", e.version, e.name)),
+                    State::Dirty { row_state } => problems.push(format!(
+                        "{} {} is {}",
+                        e.version,
+                        e.name,
+                        row_state.as_str()
+                    )),
+                    State::Drifted { .. } => {
+                        problems.push(format!("{} {} drifted", e.version, e.name))
+                    }
                     _ => {}
                 }
             }
             let applied = cmp.applied().count();
             checks.push(if problems.is_empty() {
-                timed("history".into(), t, true, format!("consistent: {applied} applied"))
+                timed(
+                    "history".into(),
+                    t,
+                    true,
+                    format!("consistent: {applied} applied"),
+                )
             } else {
                 timed("history".into(), t, false, problems.join("; "))
             });
@@ -124,10 +141,11 @@ impl Target {
     /// so a check can never change production. Bounded to 60 s.
     async fn run_health_check(&mut self, h: &'static HealthCheck) -> Result<()> {
         self.conn().begin_read().await?;
-        let result = match tokio::time::timeout(Duration::from_secs(60), (h.run)(&mut self.db)).await {
-            Ok(r) => r,
-            Err(_) => Err(crate::Error::msg("did not finish within 60 s")),
-        };
+        let result =
+            match tokio::time::timeout(Duration::from_secs(60), (h.run)(&mut self.db)).await {
+                Ok(r) => r,
+                Err(_) => Err(crate::Error::msg("did not finish within 60 s")),
+            };
         let _ = self.conn().rollback().await;
         self.db.take_record();
         result

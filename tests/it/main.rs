@@ -1,6 +1,8 @@
 //! The workspace's end-to-end suite: one test binary, a module per topic.
 
 mod core;
+mod staging;
+mod subcommand;
 mod support;
 mod ui;
 mod workflow;

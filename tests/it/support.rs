@@ -38,12 +38,16 @@ impl Run {
 
     /// stdout parsed as exactly one JSON document.
     pub fn json(&self) -> serde_json::Value {
-        let mut de = serde_json::Deserializer::from_str(&self.stdout).into_iter::<serde_json::Value>();
+        let mut de =
+            serde_json::Deserializer::from_str(&self.stdout).into_iter::<serde_json::Value>();
         let doc = de
             .next()
             .unwrap_or_else(|| panic!("no JSON document on stdout: {self:?}"))
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:?}"));
-        assert!(de.next().is_none(), "more than one JSON document on stdout: {self:?}");
+        assert!(
+            de.next().is_none(),
+            "more than one JSON document on stdout: {self:?}"
+        );
         doc
     }
 
@@ -55,7 +59,11 @@ impl Run {
     /// Asserts the exit code, showing everything printed when it differs.
     #[track_caller]
     pub fn expect(&self, code: i32) -> &Run {
-        assert_eq!(self.code, code, "unexpected exit code:\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, code,
+            "unexpected exit code:\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 }
@@ -107,6 +115,8 @@ impl Sandbox {
             .current_dir(self.dir.path())
             .env("DATABASE_URL", self.url())
             .env("NO_COLOR", "1")
+            // Core tests apply directly; the rehearsal gate has tests of its own.
+            .env("MIGRATE_APPLY_REQUIRE_REHEARSAL", "false")
             .env_remove("MIGRATE_FAILPOINT")
             .env_remove("MIGRATE_CONFIG")
             .stdin(Stdio::null());
@@ -149,7 +159,9 @@ impl Sandbox {
     /// Opens the database directly.
     pub async fn connect(&self) -> sqlx::SqliteConnection {
         use sqlx::Connection;
-        sqlx::SqliteConnection::connect(&self.url()).await.expect("open the test database")
+        sqlx::SqliteConnection::connect(&self.url())
+            .await
+            .expect("open the test database")
     }
 
     /// `SELECT` returning one integer.
@@ -212,10 +224,12 @@ impl Sandbox {
             }
         }
         out.extend(
-            self.rows("SELECT version, name, checksum, state FROM _migrate_history ORDER BY version")
-                .await
-                .into_iter()
-                .map(|r| format!("history: {r}")),
+            self.rows(
+                "SELECT version, name, checksum, state FROM _migrate_history ORDER BY version",
+            )
+            .await
+            .into_iter()
+            .map(|r| format!("history: {r}")),
         );
         out
     }

@@ -3,8 +3,10 @@
 use std::time::Instant;
 
 use migrate_core::apply::{Applied, ApplyOptions, Event};
-use migrate_core::compare::PlanOptions;
 use migrate_core::backup::Manifest;
+use migrate_core::compare::PlanOptions;
+use migrate_core::registry::Registry;
+use migrate_core::url::DbUrl;
 use migrate_core::{Error, Result, Target, display_version, human_duration};
 use serde_json::json;
 
@@ -23,9 +25,15 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<u8> {
             allow_drift: args.allow_drift,
             allow_out_of_order: args.allow_out_of_order,
         },
-        rehearsal_skipped: false,
+        rehearsal_skipped: args.skip_rehearsal && ctx.config.apply.require_rehearsal,
     };
     let started = Instant::now();
+    let gated = ctx.config.apply.require_rehearsal && !args.skip_rehearsal;
+    if gated && url.sqlite_path().is_some_and(|p| !p.exists()) {
+        // Nothing exists yet: check the gate before creating the database file.
+        let plan = migrate_core::compare::compare(&registry.specs(), &[]).plan(&opts.plan)?;
+        check_rehearsal(ctx, &registry, &url, &plan.versions).await?;
+    }
     let mut target = ctx.migrator.connect(&url, true).await?;
     let mut applied: Vec<Applied> = Vec::new();
     let result = async {
@@ -33,6 +41,16 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<u8> {
         let waited = guard.waited();
         let r = async {
             let plan = target.prepare(&registry, &opts.plan).await?;
+            if !plan.versions.is_empty() && ctx.config.apply.require_rehearsal {
+                if args.skip_rehearsal {
+                    out.progress(format!(
+                        "{} applying without a staging rehearsal (--skip-rehearsal); recorded in the history",
+                        out.paint_err("warning:", Tone::Warn)
+                    ));
+                } else {
+                    check_rehearsal(ctx, &registry, target.url(), &plan.versions).await?;
+                }
+            }
             let backup = if plan.versions.is_empty() {
                 None
             } else {
@@ -69,7 +87,11 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<u8> {
         return Ok(0);
     }
     if applied.is_empty() {
-        out.line(format!("{} nothing to apply: {} is up to date.", out.paint("apply", Tone::Bold), url.redacted()));
+        out.line(format!(
+            "{} nothing to apply: {} is up to date.",
+            out.paint("apply", Tone::Bold),
+            url.redacted()
+        ));
     } else {
         out.line(format!(
             "applied {} migration{} in {}{}.",
@@ -94,20 +116,78 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<u8> {
     Ok(0)
 }
 
+/// Refuses unless the staging database holds a passing rehearsal of exactly
+/// `versions` (same checksums) for this production database.
+async fn check_rehearsal(
+    ctx: &Context,
+    registry: &Registry,
+    prod: &DbUrl,
+    versions: &[u64],
+) -> Result<()> {
+    let refuse = |why: String| {
+        Error::Refused(format!(
+            "{why}. Rehearse first with `cargo migrate stage` (or run `cargo migrate deploy`, which does both); `--skip-rehearsal` overrides, and is recorded. Nothing was changed."
+        ))
+    };
+    let staging = crate::commands::stage::staging_url(ctx).map_err(|_| {
+        refuse("apply.require_rehearsal is on but no staging database is configured".into())
+    })?;
+    if staging.sqlite_path().is_some_and(|p| !p.exists()) {
+        return Err(refuse(
+            "no rehearsal was run: the staging database does not exist".into(),
+        ));
+    }
+    let mut s = ctx.migrator.connect(&staging, false).await?;
+    let record = migrate_core::rehearsal::latest(s.db().conn_mut(), &prod.redacted()).await;
+    s.close().await;
+    let pending: Vec<String> = versions.iter().map(|v| display_version(*v)).collect();
+    match record? {
+        None => Err(refuse(format!(
+            "no rehearsal of the pending migrations ({}) was recorded on staging",
+            pending.join(", ")
+        ))),
+        Some(r) if !r.passed => Err(refuse(format!(
+            "the last rehearsal on staging ({}) failed",
+            r.created_at
+        ))),
+        Some(r) if !r.matches(registry, versions) => Err(refuse(format!(
+            "the last passing rehearsal ({}) covered {}, but production now needs {} (or the code changed since)",
+            r.created_at,
+            r.migrations
+                .iter()
+                .map(|(v, _)| display_version(*v))
+                .collect::<Vec<_>>()
+                .join(", "),
+            pending.join(", ")
+        ))),
+        Some(_) => Ok(()),
+    }
+}
+
 /// Under the lock, before anything is applied: takes a verified backup, or
 /// checks that the one named with `--backup` holds exactly the applied set
 /// of now. Any failure refuses the apply with production untouched.
-pub(crate) async fn backup_before(ctx: &Context, target: &mut Target, reuse: Option<&str>) -> Result<Manifest> {
+pub(crate) async fn backup_before(
+    ctx: &Context,
+    target: &mut Target,
+    reuse: Option<&str>,
+) -> Result<Manifest> {
     let dir = &ctx.config.backup.dir;
     let m = match reuse {
         None => {
-            ctx.out.progress(ctx.out.paint_err("  backing up production…", Tone::Dim));
+            ctx.out
+                .progress(ctx.out.paint_err("  backing up production…", Tone::Dim));
             migrate_core::backup::take(target, dir).await?
         }
         Some(id) => {
             let m = migrate_core::backup::find(dir, id)?;
             migrate_core::backup::check_file(dir, &m)?;
-            let mut now: Vec<u64> = target.history_rows().await?.iter().map(|r| r.version).collect();
+            let mut now: Vec<u64> = target
+                .history_rows()
+                .await?
+                .iter()
+                .map(|r| r.version)
+                .collect();
             now.sort_unstable();
             let mut then = m.applied_versions.clone();
             then.sort_unstable();
@@ -123,7 +203,8 @@ pub(crate) async fn backup_before(ctx: &Context, target: &mut Target, reuse: Opt
             m
         }
     };
-    ctx.out.line(crate::commands::backup::describe(&ctx.out, &m));
+    ctx.out
+        .line(crate::commands::backup::describe(&ctx.out, &m));
     Ok(m)
 }
 
@@ -134,7 +215,11 @@ pub(crate) fn progress(out: &Output, e: &Event<'_>, applied: &mut Vec<Applied>) 
             &format!("  running  {} {}", display_version(m.version), m.name),
             Tone::Dim,
         )),
-        Event::Retry { migration, attempt, wait } => out.progress(format!(
+        Event::Retry {
+            migration,
+            attempt,
+            wait,
+        } => out.progress(format!(
             "  {} {} {}: lock timeout, retry {attempt} in {}",
             out.paint_err("retry", Tone::Warn),
             display_version(migration.version),
@@ -159,7 +244,10 @@ pub(crate) fn progress(out: &Output, e: &Event<'_>, applied: &mut Vec<Applied>) 
             &format!("  rolling back  {} {}", display_version(m.version), m.name),
             Tone::Dim,
         )),
-        Event::RolledBack { migration, duration } => out.line(format!(
+        Event::RolledBack {
+            migration,
+            duration,
+        } => out.line(format!(
             "{}  {}  {:<28} {:>8}",
             out.paint("rollback", Tone::Warn),
             display_version(migration.version),
@@ -181,7 +269,11 @@ fn fail(out: &Output, e: Error, applied: &[Applied]) -> Result<u8> {
     if !applied.is_empty() {
         out.line(format!(
             "{} applied before the failure {} applied.",
-            if applied.len() == 1 { "1 migration".to_string() } else { format!("{} migrations", applied.len()) },
+            if applied.len() == 1 {
+                "1 migration".to_string()
+            } else {
+                format!("{} migrations", applied.len())
+            },
             if applied.len() == 1 { "stays" } else { "stay" }
         ));
     }

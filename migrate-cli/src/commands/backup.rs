@@ -41,11 +41,15 @@ pub async fn take(ctx: &Context) -> Result<u8> {
     let m = result?;
     let pruned = backup::prune(&ctx.config.backup.dir, ctx.config.backup.keep)?;
     if ctx.out.json() {
-        ctx.out.document(&json!({ "ok": true, "backup": m, "pruned": pruned }));
+        ctx.out
+            .document(&json!({ "ok": true, "backup": m, "pruned": pruned }));
     } else {
         ctx.out.line(describe(&ctx.out, &m));
         ctx.out.line(format!("          {}", m.verification));
-        ctx.out.line(format!("          {}", m.path(&ctx.config.backup.dir).display()));
+        ctx.out.line(format!(
+            "          {}",
+            m.path(&ctx.config.backup.dir).display()
+        ));
     }
     Ok(0)
 }
@@ -53,11 +57,13 @@ pub async fn take(ctx: &Context) -> Result<u8> {
 pub async fn list(ctx: &Context) -> Result<u8> {
     let all = backup::list(&ctx.config.backup.dir)?;
     if ctx.out.json() {
-        ctx.out.document(&json!({ "ok": true, "dir": ctx.config.backup.dir, "backups": all }));
+        ctx.out
+            .document(&json!({ "ok": true, "dir": ctx.config.backup.dir, "backups": all }));
         return Ok(0);
     }
     if all.is_empty() {
-        ctx.out.line(format!("no backups in {}", ctx.config.backup.dir.display()));
+        ctx.out
+            .line(format!("no backups in {}", ctx.config.backup.dir.display()));
         return Ok(0);
     }
     let mut rows = vec![
@@ -71,7 +77,9 @@ pub async fn list(ctx: &Context) -> Result<u8> {
             m.id.clone(),
             m.database.clone(),
             human_bytes(m.size),
-            m.head_version.map(migrate_core::display_version).unwrap_or_else(|| "-".into()),
+            m.head_version
+                .map(migrate_core::display_version)
+                .unwrap_or_else(|| "-".into()),
             format!("{}…", &m.sha256[..12]),
         ]);
     }
@@ -85,19 +93,33 @@ pub async fn list(ctx: &Context) -> Result<u8> {
 fn default_target(prod: &DbUrl, m: &Manifest) -> Result<DbUrl> {
     match prod.backend() {
         Backend::Sqlite => {
-            let path = prod
-                .sqlite_path()
-                .ok_or_else(|| Error::Config("cannot restore beside an in-memory database; give --into".into()))?;
-            let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let path = prod.sqlite_path().ok_or_else(|| {
+                Error::Config("cannot restore beside an in-memory database; give --into".into())
+            })?;
+            let stem = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let restored = path.with_file_name(format!("{stem}.restored-{}.db", m.id));
             DbUrl::parse(&format!("sqlite://{}", restored.display()))
         }
         _ => {
-            let name = format!("{}_restored_{}", prod.database_name(), m.id.replace(['-', ':', 'T', 'Z'], ""));
+            let name = format!(
+                "{}_restored_{}",
+                prod.database_name(),
+                m.id.replace(['-', ':', 'T', 'Z'], "")
+            );
             let raw = prod.expose();
             let (base, query) = raw.split_once('?').map_or((raw, ""), |(b, q)| (b, q));
             let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
-            DbUrl::parse(&format!("{base}/{name}{}", if query.is_empty() { String::new() } else { format!("?{query}") }))
+            DbUrl::parse(&format!(
+                "{base}/{name}{}",
+                if query.is_empty() {
+                    String::new()
+                } else {
+                    format!("?{query}")
+                }
+            ))
         }
     }
 }
@@ -110,14 +132,17 @@ pub async fn restore(ctx: &Context, args: &RestoreArgs) -> Result<u8> {
     };
     backup::restore(&ctx.config.backup.dir, &m, &into, args.force).await?;
     if ctx.out.json() {
-        ctx.out.document(&json!({ "ok": true, "backup": m, "restored_into": into.redacted() }));
+        ctx.out
+            .document(&json!({ "ok": true, "backup": m, "restored_into": into.redacted() }));
     } else {
         ctx.out.line(format!(
             "{} backup {} into {} (head {}).",
             ctx.out.paint("restored", Tone::Good),
             m.id,
             into.redacted(),
-            m.head_version.map(migrate_core::display_version).unwrap_or_else(|| "none".into())
+            m.head_version
+                .map(migrate_core::display_version)
+                .unwrap_or_else(|| "none".into())
         ));
     }
     Ok(0)
@@ -136,5 +161,8 @@ pub(crate) fn restore_command(ctx: &Context, m: &Manifest) -> String {
         .as_ref()
         .map(|f| format!(" --config {}", f.display()))
         .unwrap_or_default();
-    format!("cargo migrate{config} restore {} --into {into} --force", m.id)
+    format!(
+        "cargo migrate{config} restore {} --into {into} --force",
+        m.id
+    )
 }

@@ -12,11 +12,16 @@ use crate::output::Tone;
 pub async fn run(ctx: &Context) -> Result<u8> {
     let registry = ctx.migrator.registry()?;
     let out = &ctx.out;
-    let backend = ctx.database_url().map(|u| u.backend()).unwrap_or(Backend::Sqlite);
+    let backend = ctx
+        .database_url()
+        .map(|u| u.backend())
+        .unwrap_or(Backend::Sqlite);
     let mut problems = Vec::new();
     let mut statements = 0;
     let dry_run = if backend == Backend::Sqlite {
-        let prod = ctx.database_url().or_else(|_| migrate_core::url::DbUrl::parse("sqlite://scratch.db"))?;
+        let prod = ctx
+            .database_url()
+            .or_else(|_| migrate_core::url::DbUrl::parse("sqlite://scratch.db"))?;
         let scratch = crate::commands::plan::scratch(ctx, &prod, false).await?;
         let all = PlanOptions {
             to: None,
@@ -27,7 +32,10 @@ pub async fn run(ctx: &Context) -> Result<u8> {
         match crate::commands::plan::capture(ctx, &scratch, &all).await {
             Ok((applied, _)) => {
                 statements = applied.iter().map(|a| a.statements.len()).sum();
-                format!("{} migrations ran on an empty scratch database ({statements} statements)", applied.len())
+                format!(
+                    "{} migrations ran on an empty scratch database ({statements} statements)",
+                    applied.len()
+                )
             }
             Err(e) => {
                 problems.push(format!("dry run failed: {e}"));
@@ -35,9 +43,16 @@ pub async fn run(ctx: &Context) -> Result<u8> {
             }
         }
     } else {
-        format!("dry run skipped: no scratch {} database in this build", backend.as_str())
+        format!(
+            "dry run skipped: no scratch {} database in this build",
+            backend.as_str()
+        )
     };
-    let irreversible: Vec<_> = registry.migrations().iter().filter(|m| !m.is_reversible()).collect();
+    let irreversible: Vec<_> = registry
+        .migrations()
+        .iter()
+        .filter(|m| !m.is_reversible())
+        .collect();
     if out.json() {
         out.document(&json!({
             "ok": problems.is_empty(),

@@ -34,20 +34,28 @@ pub async fn run(ctx: &Context, args: &DeployArgs) -> Result<u8> {
     let url = ctx.database_url()?;
 
     // 1. Rehearse on staging; production is not touched when it fails.
-    let rehearsal = stage::rehearse(ctx, &args.selection).await?;
+    let rehearsal = stage::rehearse(ctx, &args.selection, false).await?;
     if !out.json() {
         stage::print(out, &rehearsal);
     }
     if !rehearsal.ok() {
-        let doc = json!({ "ok": false, "stage": rehearsal, "exit_code": 1, "decision": "stopped at stage: production untouched" });
+        let doc = json!({ "ok": false, "stage": rehearsal, "failures": rehearsal.failures(), "exit_code": 1, "decision": "stopped at stage: production untouched" });
         if out.json() {
             out.document(&doc);
         } else {
-            out.line(format!("{} the rehearsal failed: production was not touched.", out.paint("deploy stopped:", Tone::Bad)));
+            out.line(format!(
+                "{} the rehearsal failed: production was not touched.",
+                out.paint("deploy stopped:", Tone::Bad)
+            ));
         }
         return Ok(1);
     }
-    let rehearsed: Vec<u64> = rehearsal.migrations.iter().map(|m| m.applied.version).collect();
+    let rehearsed: Vec<u64> = rehearsal
+        .report
+        .migrations
+        .iter()
+        .map(|m| m.applied.version)
+        .collect();
 
     // 2-5 under the production migrator lock.
     let mut target = ctx.migrator.connect(&url, true).await?;
@@ -88,11 +96,24 @@ pub async fn run(ctx: &Context, args: &DeployArgs) -> Result<u8> {
     let mut verify_report = None;
     match applied_result {
         Err(e) => {
-            let reason = format!("migration failed: {}", migrate_core::url::redact(&e.to_string()));
+            let reason = format!(
+                "migration failed: {}",
+                migrate_core::url::redact(&e.to_string())
+            );
             if !out.json() {
                 out.line(format!("{} {reason}", out.paint("failed:", Tone::Bad)));
             }
-            recovery = Some(recover(ctx, &mut target, &registry, &applied, backup.as_ref(), reason).await);
+            recovery = Some(
+                recover(
+                    ctx,
+                    &mut target,
+                    &registry,
+                    &applied,
+                    backup.as_ref(),
+                    reason,
+                )
+                .await,
+            );
         }
         Ok(_) => {
             let report = verify::checks(ctx, &mut target).await?;
@@ -100,9 +121,22 @@ pub async fn run(ctx: &Context, args: &DeployArgs) -> Result<u8> {
                 verify::print(out, &report);
             }
             if !report.ok() {
-                let failed: Vec<String> = report.failed().map(|c| format!("{} ({})", c.name, c.detail)).collect();
+                let failed: Vec<String> = report
+                    .failed()
+                    .map(|c| format!("{} ({})", c.name, c.detail))
+                    .collect();
                 let reason = format!("verify failed: {}", failed.join("; "));
-                recovery = Some(recover(ctx, &mut target, &registry, &applied, backup.as_ref(), reason).await);
+                recovery = Some(
+                    recover(
+                        ctx,
+                        &mut target,
+                        &registry,
+                        &applied,
+                        backup.as_ref(),
+                        reason,
+                    )
+                    .await,
+                );
             }
             verify_report = Some(report);
         }
@@ -135,7 +169,9 @@ pub async fn run(ctx: &Context, args: &DeployArgs) -> Result<u8> {
         out.document(&doc);
         return Ok(code);
     }
-    let report_note = report_file.map(|f| format!(" Report: {f}")).unwrap_or_default();
+    let report_note = report_file
+        .map(|f| format!(" Report: {f}"))
+        .unwrap_or_default();
     if let Some(r) = &recovery {
         print_recovery(ctx, r);
         out.line(format!(
@@ -144,7 +180,10 @@ pub async fn run(ctx: &Context, args: &DeployArgs) -> Result<u8> {
             r.reason
         ));
     } else if applied.is_empty() {
-        out.line(format!("nothing to deploy: {} is up to date.", url.redacted()));
+        out.line(format!(
+            "nothing to deploy: {} is up to date.",
+            url.redacted()
+        ));
     } else {
         out.line(format!(
             "{} {} migration{} in {}.{report_note}",
@@ -171,7 +210,11 @@ async fn recover(
         reason,
         ..Recovery::default()
     };
-    let steps: Vec<&'static Migration> = applied.iter().rev().filter_map(|a| registry.get(a.version)).collect();
+    let steps: Vec<&'static Migration> = applied
+        .iter()
+        .rev()
+        .filter_map(|a| registry.get(a.version))
+        .collect();
     let restore = backup.map(|m| backup::restore_command(ctx, m));
     if let Some(m) = steps.iter().find(|m| !m.is_reversible()) {
         r.stopped_at_irreversible = Some(format!(
@@ -224,14 +267,19 @@ fn print_recovery(ctx: &Context, r: &Recovery) {
         ));
     }
     if let Some(e) = &r.error {
-        out.line(format!("{} the rollback failed: {e}", out.paint("error:", Tone::Bad)));
+        out.line(format!(
+            "{} the rollback failed: {e}",
+            out.paint("error:", Tone::Bad)
+        ));
     }
     if let Some(v) = &r.verify_after {
         out.line("after the rollback:");
         verify::print(out, v);
     }
     if let Some(cmd) = &r.restore_command {
-        out.line(format!("To restore the backup taken before this deploy, run:\n  {cmd}"));
+        out.line(format!(
+            "To restore the backup taken before this deploy, run:\n  {cmd}"
+        ));
     }
 }
 
@@ -240,6 +288,10 @@ fn save_report(ctx: &Context, m: &Manifest, doc: &Value) -> Result<String> {
     let path = ctx.config.backup.dir.join(format!("{}.deploy.json", m.id));
     let mut f = migrate_core::backup::create_private(&path)?;
     use std::io::Write;
-    f.write_all(serde_json::to_string_pretty(doc).map_err(|e| Error::msg(e.to_string()))?.as_bytes())?;
+    f.write_all(
+        serde_json::to_string_pretty(doc)
+            .map_err(|e| Error::msg(e.to_string()))?
+            .as_bytes(),
+    )?;
     Ok(path.display().to_string())
 }

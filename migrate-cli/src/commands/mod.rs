@@ -5,11 +5,11 @@ pub mod backup;
 pub mod check;
 pub mod deploy;
 pub mod plan;
-pub mod stage;
-pub mod verify;
 pub mod repair;
 pub mod rollback;
+pub mod stage;
 pub mod status;
+pub mod verify;
 
 use crate::Context;
 

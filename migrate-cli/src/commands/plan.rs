@@ -25,8 +25,13 @@ pub(crate) async fn scratch(ctx: &Context, prod: &DbUrl, copy: bool) -> Result<S
             prod.backend().as_str()
         )));
     }
-    let dir = tempfile::Builder::new().prefix("cargo-migrate-scratch").tempdir()?;
-    let url = DbUrl::parse(&format!("sqlite://{}", dir.path().join("scratch.db").display()))?;
+    let dir = tempfile::Builder::new()
+        .prefix("cargo-migrate-scratch")
+        .tempdir()?;
+    let url = DbUrl::parse(&format!(
+        "sqlite://{}",
+        dir.path().join("scratch.db").display()
+    ))?;
     if copy {
         migrate_core::stage::refresh(prod, &url, ctx.config.apply.connect_timeout).await?;
     }
@@ -34,7 +39,11 @@ pub(crate) async fn scratch(ctx: &Context, prod: &DbUrl, copy: bool) -> Result<S
 }
 
 /// Runs the plan on a scratch database and returns what each migration ran.
-pub(crate) async fn capture(ctx: &Context, scratch: &Scratch, plan: &PlanOptions) -> Result<(Vec<Applied>, Option<u64>)> {
+pub(crate) async fn capture(
+    ctx: &Context,
+    scratch: &Scratch,
+    plan: &PlanOptions,
+) -> Result<(Vec<Applied>, Option<u64>)> {
     let registry = ctx.migrator.registry()?;
     let mut target = ctx.migrator.connect(&scratch.url, true).await?;
     let mut applied = Vec::new();
@@ -61,7 +70,12 @@ pub(crate) async fn capture(ctx: &Context, scratch: &Scratch, plan: &PlanOptions
 pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<u8> {
     let prod = ctx.database_url()?;
     let scratch = scratch(ctx, &prod, true).await?;
-    let (applied, held_back) = capture(ctx, &scratch, &crate::commands::stage::plan_options(&args.selection)).await?;
+    let (applied, held_back) = capture(
+        ctx,
+        &scratch,
+        &crate::commands::stage::plan_options(&args.selection),
+    )
+    .await?;
     let out = &ctx.out;
     match out.format {
         Format::Json => out.document(&json!({
@@ -104,7 +118,10 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<u8> {
                 }
             }
             if let Some(v) = held_back {
-                out.line(format!("held back: contract migration {} (needs --phase contract)", display_version(v)));
+                out.line(format!(
+                    "held back: contract migration {} (needs --phase contract)",
+                    display_version(v)
+                ));
             }
         }
     }

@@ -15,8 +15,14 @@ pub async fn run(ctx: &Context, args: &RepairArgs) -> Result<u8> {
     let url = ctx.database_url()?;
     let out = &ctx.out;
     let (resolution, what) = match (args.applied, args.rolled_back, args.run_down) {
-        (true, _, _) => (Resolution::Applied, "mark it applied (its changes are in place)"),
-        (_, true, _) => (Resolution::RolledBack, "forget it, so that `apply` runs it again (its changes were undone)"),
+        (true, _, _) => (
+            Resolution::Applied,
+            "mark it applied (its changes are in place)",
+        ),
+        (_, true, _) => (
+            Resolution::RolledBack,
+            "forget it, so that `apply` runs it again (its changes were undone)",
+        ),
         (_, _, true) => (Resolution::RunDown, "run its down function, then forget it"),
         _ => {
             return Err(Error::Config(format!(
@@ -40,7 +46,9 @@ pub async fn run(ctx: &Context, args: &RepairArgs) -> Result<u8> {
         let mut answer = String::new();
         std::io::stdin().lock().read_line(&mut answer)?;
         if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            return Err(Error::Refused("repair cancelled. Nothing was changed.".into()));
+            return Err(Error::Refused(
+                "repair cancelled. Nothing was changed.".into(),
+            ));
         }
     }
     let mut target = ctx.migrator.connect(&url, false).await?;

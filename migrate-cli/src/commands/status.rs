@@ -14,7 +14,10 @@ pub async fn run(ctx: &Context) -> Result<u8> {
     let url = ctx.database_url()?;
     let missing_file = url.sqlite_path().is_some_and(|p| !p.exists());
     let (cmp, lock) = if missing_file {
-        (migrate_core::compare::compare(&registry.specs(), &[]), LockStatus::Free)
+        (
+            migrate_core::compare::compare(&registry.specs(), &[]),
+            LockStatus::Free,
+        )
     } else {
         let mut target = ctx.migrator.connect(&url, false).await?;
         let lock = target.lock_status().await?;
@@ -64,12 +67,20 @@ pub async fn run(ctx: &Context) -> Result<u8> {
     let lock_text = match &lock {
         LockStatus::Free => "free".to_string(),
         LockStatus::None => "none (in-memory database)".to_string(),
-        LockStatus::Held { holder: Some(h) } => format!("held by pid {} on {} since {}", h.pid, h.host, h.since),
+        LockStatus::Held { holder: Some(h) } => {
+            format!("held by pid {} on {} since {}", h.pid, h.host, h.since)
+        }
         LockStatus::Held { holder: None } => "held (holder unknown)".to_string(),
     };
-    out.line(format!("{}      {lock_text}", out.paint("lock", Tone::Bold)));
+    out.line(format!(
+        "{}      {lock_text}",
+        out.paint("lock", Tone::Bold)
+    ));
     if missing_file {
-        out.line(out.paint("          the database file does not exist yet; `apply` creates it", Tone::Dim));
+        out.line(out.paint(
+            "          the database file does not exist yet; `apply` creates it",
+            Tone::Dim,
+        ));
     }
     out.line("");
     if cmp.entries.is_empty() {
@@ -86,9 +97,13 @@ pub async fn run(ctx: &Context) -> Result<u8> {
             let (word, tone) = match &e.state {
                 State::Applied => ("applied".to_string(), Tone::Good),
                 State::Drifted { .. } => ("DRIFTED".to_string(), Tone::Bad),
-                State::Dirty { row_state } => (format!("DIRTY ({})", row_state.as_str()), Tone::Bad),
+                State::Dirty { row_state } => {
+                    (format!("DIRTY ({})", row_state.as_str()), Tone::Bad)
+                }
                 State::Missing => ("missing".to_string(), Tone::Warn),
-                State::Pending { out_of_order: true } => ("pending (out of order)".to_string(), Tone::Warn),
+                State::Pending { out_of_order: true } => {
+                    ("pending (out of order)".to_string(), Tone::Warn)
+                }
                 State::Pending { .. } => ("pending".to_string(), Tone::Warn),
                 State::HeldBack => ("held back (needs --phase contract)".to_string(), Tone::Warn),
             };
@@ -106,7 +121,12 @@ pub async fn run(ctx: &Context) -> Result<u8> {
                 out.paint(&word, tone),
                 e.history
                     .as_ref()
-                    .map(|h| h.applied_at.replace('T', " ").trim_end_matches('Z').to_string())
+                    .map(|h| {
+                        h.applied_at
+                            .replace('T', " ")
+                            .trim_end_matches('Z')
+                            .to_string()
+                    })
                     .unwrap_or_default(),
                 e.history
                     .as_ref()
@@ -136,7 +156,12 @@ pub async fn run(ctx: &Context) -> Result<u8> {
     }
     for e in cmp.dirty() {
         let h = e.history.as_ref();
-        let failed = matches!(e.state, State::Dirty { row_state: RowState::Failed });
+        let failed = matches!(
+            e.state,
+            State::Dirty {
+                row_state: RowState::Failed
+            }
+        );
         out.line(format!(
             "{} {} {} {}{}{}\n  Inspect the database, then `cargo migrate repair {} --applied` or `--rolled-back`.",
             out.paint("dirty:", Tone::Bad),
@@ -163,13 +188,21 @@ pub async fn run(ctx: &Context) -> Result<u8> {
         out.paint("up to date.", Tone::Good)
     } else {
         let mut parts = Vec::new();
-        for (key, label) in [("pending", "pending"), ("held_back", "held back"), ("dirty", "dirty"), ("drifted", "drifted")] {
+        for (key, label) in [
+            ("pending", "pending"),
+            ("held_back", "held back"),
+            ("dirty", "dirty"),
+            ("drifted", "drifted"),
+        ] {
             let n = s[key].as_u64().unwrap_or(0);
             if n > 0 {
                 parts.push(format!("{n} {label}"));
             }
         }
-        format!("{}. Run `cargo migrate apply` (or `deploy`).", parts.join(", "))
+        format!(
+            "{}. Run `cargo migrate apply` (or `deploy`).",
+            parts.join(", ")
+        )
     };
     out.line(line);
     Ok(code)

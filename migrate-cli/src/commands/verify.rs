@@ -10,7 +10,13 @@ use crate::output::{Output, Tone};
 /// Runs the checks on a connected target.
 pub(crate) async fn checks(ctx: &Context, target: &mut Target) -> Result<VerifyReport> {
     let registry = ctx.migrator.registry()?;
-    target.verify(&registry, &HealthCheck::registered(), &ctx.config.verify.disable).await
+    target
+        .verify(
+            &registry,
+            &HealthCheck::registered(),
+            &ctx.config.verify.disable,
+        )
+        .await
 }
 
 /// Prints a verification, one line per check.
@@ -40,9 +46,11 @@ pub async fn run(ctx: &Context) -> Result<u8> {
         print(&ctx.out, &report);
         let failed: Vec<_> = report.failed().map(|c| c.name.clone()).collect();
         if failed.is_empty() {
-            ctx.out.line(format!("all {} checks passed.", report.checks.len()));
+            ctx.out
+                .line(format!("all {} checks passed.", report.checks.len()));
         } else {
-            ctx.out.line(format!("{} failed: {}.", failed.len(), failed.join(", ")));
+            ctx.out
+                .line(format!("{} failed: {}.", failed.len(), failed.join(", ")));
         }
     }
     Ok(code)

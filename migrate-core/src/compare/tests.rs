@@ -47,17 +47,42 @@ fn classifies_every_state() {
         row(4, "d", RowState::Finished),
     ];
     let cmp = compare(&specs, &rows);
-    let states: Vec<_> = cmp.entries.iter().map(|e| (e.version, e.state.clone())).collect();
+    let states: Vec<_> = cmp
+        .entries
+        .iter()
+        .map(|e| (e.version, e.state.clone()))
+        .collect();
     assert_eq!(
         states,
         vec![
             (1, State::Applied),
-            (2, State::Drifted { applied: "b1".into(), current: "b2".into() }),
-            (3, State::Dirty { row_state: RowState::Started }),
+            (
+                2,
+                State::Drifted {
+                    applied: "b1".into(),
+                    current: "b2".into()
+                }
+            ),
+            (
+                3,
+                State::Dirty {
+                    row_state: RowState::Started
+                }
+            ),
             (4, State::Missing),
-            (5, State::Pending { out_of_order: false }),
+            (
+                5,
+                State::Pending {
+                    out_of_order: false
+                }
+            ),
             (6, State::HeldBack),
-            (7, State::Pending { out_of_order: false }),
+            (
+                7,
+                State::Pending {
+                    out_of_order: false
+                }
+            ),
         ]
     );
     assert!(!cmp.is_up_to_date());
@@ -66,7 +91,10 @@ fn classifies_every_state() {
 
 #[test]
 fn dirty_refuses_before_anything_else() {
-    let cmp = compare(&[spec(1, "a", Phase::Expand)], &[row(1, "a", RowState::Failed)]);
+    let cmp = compare(
+        &[spec(1, "a", Phase::Expand)],
+        &[row(1, "a", RowState::Failed)],
+    );
     let err = cmp.plan(&PlanOptions::default()).unwrap_err();
     assert!(matches!(err, Error::Dirty { version: 1, .. }));
     assert_eq!(err.exit_code(), 4);
@@ -80,7 +108,10 @@ fn drift_refuses_unless_allowed() {
     );
     let err = cmp.plan(&PlanOptions::default()).unwrap_err();
     let text = err.to_string();
-    assert!(text.contains("old") && text.contains("new") && text.contains("src/m1.rs:1"), "{text}");
+    assert!(
+        text.contains("old") && text.contains("new") && text.contains("src/m1.rs:1"),
+        "{text}"
+    );
     let plan = cmp
         .plan(&PlanOptions {
             allow_drift: true,
@@ -93,14 +124,28 @@ fn drift_refuses_unless_allowed() {
 #[test]
 fn out_of_order_refuses_unless_allowed() {
     let cmp = compare(
-        &[spec(1, "a", Phase::Expand), spec(2, "b", Phase::Expand), spec(3, "c", Phase::Expand)],
-        &[row(1, "a", RowState::Finished), row(3, "c", RowState::Finished)],
+        &[
+            spec(1, "a", Phase::Expand),
+            spec(2, "b", Phase::Expand),
+            spec(3, "c", Phase::Expand),
+        ],
+        &[
+            row(1, "a", RowState::Finished),
+            row(3, "c", RowState::Finished),
+        ],
     );
     assert!(matches!(
         cmp.entries[1].state,
         State::Pending { out_of_order: true }
     ));
-    assert!(matches!(cmp.plan(&PlanOptions::default()), Err(Error::OutOfOrder { version: 2, newest: 3, .. })));
+    assert!(matches!(
+        cmp.plan(&PlanOptions::default()),
+        Err(Error::OutOfOrder {
+            version: 2,
+            newest: 3,
+            ..
+        })
+    ));
     let plan = cmp
         .plan(&PlanOptions {
             allow_out_of_order: true,
@@ -119,7 +164,13 @@ fn contract_stops_the_plan_without_skipping() {
     ];
     let cmp = compare(&specs, &[]);
     let plan = cmp.plan(&PlanOptions::default()).unwrap();
-    assert_eq!(plan, Plan { versions: vec![1], held_back: Some(2) });
+    assert_eq!(
+        plan,
+        Plan {
+            versions: vec![1],
+            held_back: Some(2)
+        }
+    );
     let all = cmp
         .plan(&PlanOptions {
             contract: true,
@@ -150,7 +201,11 @@ fn arb_case() -> impl Strategy<Value = (Vec<Spec>, Vec<AppliedRow>)> {
         let mut rows = Vec::new();
         for (i, (kind, contract)) in kinds.into_iter().enumerate() {
             let v = i as u64 + 1;
-            let phase = if contract { Phase::Contract } else { Phase::Expand };
+            let phase = if contract {
+                Phase::Contract
+            } else {
+                Phase::Expand
+            };
             match kind {
                 1 => specs.push(spec(v, "s", phase)),
                 2 => {

@@ -31,7 +31,10 @@ pub async fn connect(url: &DbUrl, opts: &ConnectOptions) -> Result<SqliteConnect
     {
         return Err(Error::Unreachable {
             url: url.redacted(),
-            reason: format!("the file {} does not exist (run `apply` to create it)", path.display()),
+            reason: format!(
+                "the file {} does not exist (run `apply` to create it)",
+                path.display()
+            ),
         });
     }
     let options = SqliteConnectOptions::from_str(url.expose())
@@ -43,15 +46,25 @@ pub async fn connect(url: &DbUrl, opts: &ConnectOptions) -> Result<SqliteConnect
         .busy_timeout(Duration::from_secs(5))
         .foreign_keys(true)
         .disable_statement_logging();
-    options.connect().await.map_err(|e| super::unreachable(url, e))
+    options
+        .connect()
+        .await
+        .map_err(|e| super::unreachable(url, e))
 }
 
 /// SQLite has no lock timeout of its own: the busy timeout bounds waits on
 /// another connection's write lock.
-pub async fn set_timeouts(c: &mut SqliteConnection, lock_timeout: Duration) -> std::result::Result<(), sqlx::Error> {
+pub async fn set_timeouts(
+    c: &mut SqliteConnection,
+    lock_timeout: Duration,
+) -> std::result::Result<(), sqlx::Error> {
     use sqlx::Executor;
     let ms = lock_timeout.as_millis().max(1);
-    c.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(format!("PRAGMA busy_timeout = {ms}")))).await.map(drop)
+    c.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "PRAGMA busy_timeout = {ms}"
+    ))))
+    .await
+    .map(drop)
 }
 
 /// `SQLITE_BUSY` / `SQLITE_LOCKED`: another connection holds the lock.
@@ -59,8 +72,10 @@ pub fn is_lock_timeout(err: &sqlx::Error) -> bool {
     match err {
         sqlx::Error::Database(db) => {
             let code = db.code();
-            matches!(code.as_deref(), Some("5") | Some("6") | Some("517") | Some("262"))
-                || db.message().contains("database is locked")
+            matches!(
+                code.as_deref(),
+                Some("5") | Some("6") | Some("517") | Some("262")
+            ) || db.message().contains("database is locked")
         }
         _ => false,
     }
@@ -77,13 +92,16 @@ pub async fn schema(c: &mut SqliteConnection) -> std::result::Result<Vec<String>
     .await?;
     let mut lines = Vec::new();
     for o in &objects {
-        let (kind, name, table, sql): (String, String, String, String) = (o.get(0), o.get(1), o.get(2), o.get(3));
+        let (kind, name, table, sql): (String, String, String, String) =
+            (o.get(0), o.get(1), o.get(2), o.get(3));
         match kind.as_str() {
             "table" => {
                 lines.push(format!("table {name}"));
-                let cols = sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA table_xinfo(\"{name}\")")))
-                    .fetch_all(&mut *c)
-                    .await?;
+                let cols = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "PRAGMA table_xinfo(\"{name}\")"
+                )))
+                .fetch_all(&mut *c)
+                .await?;
                 for col in &cols {
                     let cname: String = col.get("name");
                     let ty: String = col.get("type");
@@ -91,7 +109,11 @@ pub async fn schema(c: &mut SqliteConnection) -> std::result::Result<Vec<String>
                     let default: Option<String> = col.get("dflt_value");
                     let pk: i64 = col.get("pk");
                     let hidden: i64 = col.get("hidden");
-                    let mut line = format!("  column {cname} {} {}", ty.to_uppercase(), if notnull != 0 { "NOT NULL" } else { "NULL" });
+                    let mut line = format!(
+                        "  column {cname} {} {}",
+                        ty.to_uppercase(),
+                        if notnull != 0 { "NOT NULL" } else { "NULL" }
+                    );
                     if let Some(d) = default {
                         line.push_str(&format!(" DEFAULT {d}"));
                     }
@@ -103,9 +125,11 @@ pub async fn schema(c: &mut SqliteConnection) -> std::result::Result<Vec<String>
                     }
                     lines.push(line);
                 }
-                let fks = sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA foreign_key_list(\"{name}\")")))
-                    .fetch_all(&mut *c)
-                    .await?;
+                let fks = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "PRAGMA foreign_key_list(\"{name}\")"
+                )))
+                .fetch_all(&mut *c)
+                .await?;
                 let mut fk_lines: Vec<String> = fks
                     .iter()
                     .map(|f| {
@@ -123,30 +147,59 @@ pub async fn schema(c: &mut SqliteConnection) -> std::result::Result<Vec<String>
                 fk_lines.sort();
                 lines.extend(fk_lines);
                 if sql.to_uppercase().contains("CHECK") {
-                    lines.push(format!("  definition {}", crate::schema::normalize_sql(&sql)));
+                    lines.push(format!(
+                        "  definition {}",
+                        crate::schema::normalize_sql(&sql)
+                    ));
                 }
             }
             "index" => {
-                let info = sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA index_info(\"{name}\")")))
-                    .fetch_all(&mut *c)
-                    .await?;
+                let info = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "PRAGMA index_info(\"{name}\")"
+                )))
+                .fetch_all(&mut *c)
+                .await?;
                 let cols: Vec<String> = info
                     .iter()
-                    .map(|r| r.try_get::<Option<String>, _>("name").ok().flatten().unwrap_or_else(|| "<expr>".into()))
+                    .map(|r| {
+                        r.try_get::<Option<String>, _>("name")
+                            .ok()
+                            .flatten()
+                            .unwrap_or_else(|| "<expr>".into())
+                    })
                     .collect();
                 let unique = sql.to_uppercase().starts_with("CREATE UNIQUE");
                 let partial = sql.to_uppercase().contains(" WHERE ");
                 let auto = sql.is_empty();
                 lines.push(format!(
                     "  index {} on {table} ({}){}{}",
-                    if auto { format!("<auto {table}>") } else { name.clone() },
+                    if auto {
+                        format!("<auto {table}>")
+                    } else {
+                        name.clone()
+                    },
                     cols.join(", "),
                     if unique || auto { " unique" } else { "" },
-                    if partial { format!(" where {}", crate::schema::normalize_sql(sql.split_once(" WHERE ").map_or("", |(_, w)| w))) } else { String::new() }
+                    if partial {
+                        format!(
+                            " where {}",
+                            crate::schema::normalize_sql(
+                                sql.split_once(" WHERE ").map_or("", |(_, w)| w)
+                            )
+                        )
+                    } else {
+                        String::new()
+                    }
                 ));
             }
-            "view" => lines.push(format!("view {name}: {}", crate::schema::normalize_sql(&sql))),
-            "trigger" => lines.push(format!("  trigger {name} on {table}: {}", crate::schema::normalize_sql(&sql))),
+            "view" => lines.push(format!(
+                "view {name}: {}",
+                crate::schema::normalize_sql(&sql)
+            )),
+            "trigger" => lines.push(format!(
+                "  trigger {name} on {table}: {}",
+                crate::schema::normalize_sql(&sql)
+            )),
             _ => {}
         }
     }
@@ -155,7 +208,9 @@ pub async fn schema(c: &mut SqliteConnection) -> std::result::Result<Vec<String>
 
 /// Per-table row counts of the user tables (runtime tables included: they
 /// are part of what a backup must hold).
-async fn row_counts(c: &mut SqliteConnection) -> std::result::Result<Vec<(String, i64)>, sqlx::Error> {
+async fn row_counts(
+    c: &mut SqliteConnection,
+) -> std::result::Result<Vec<(String, i64)>, sqlx::Error> {
     let tables: Vec<String> = sqlx::query_scalar(
         "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
     )
@@ -163,9 +218,10 @@ async fn row_counts(c: &mut SqliteConnection) -> std::result::Result<Vec<(String
     .await?;
     let mut out = Vec::with_capacity(tables.len());
     for t in tables {
-        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM \"{t}\"")))
-            .fetch_one(&mut *c)
-            .await?;
+        let n: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM \"{t}\"")))
+                .fetch_one(&mut *c)
+                .await?;
         out.push((t, n));
     }
     Ok(out)
@@ -178,22 +234,44 @@ pub async fn backup_into(c: &mut SqliteConnection, path: &std::path::Path) -> Re
     use sqlx::Connection as _;
     crate::backup::create_private(path)?;
     let before = row_counts(c).await?;
-    let target = path.to_str().ok_or_else(|| Error::msg("backup path is not UTF-8"))?;
-    sqlx::query("VACUUM INTO ?").bind(target).execute(&mut *c).await?;
+    let target = path
+        .to_str()
+        .ok_or_else(|| Error::msg("backup path is not UTF-8"))?;
+    sqlx::query("VACUUM INTO ?")
+        .bind(target)
+        .execute(&mut *c)
+        .await?;
     crate::failpoint::hit("backup.after_copy");
     let after = row_counts(c).await?;
-    let opts = SqliteConnectOptions::new().filename(path).read_only(true).disable_statement_logging();
+    let opts = SqliteConnectOptions::new()
+        .filename(path)
+        .read_only(true)
+        .disable_statement_logging();
     let mut b = opts.connect().await?;
-    let integrity: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&mut b).await?;
+    let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&mut b)
+        .await?;
     if integrity != "ok" {
-        return Err(Error::msg(format!("the backup fails PRAGMA integrity_check: {integrity}")));
+        return Err(Error::msg(format!(
+            "the backup fails PRAGMA integrity_check: {integrity}"
+        )));
     }
     let copied = row_counts(&mut b).await?;
     b.close().await?;
     let mut total = 0i64;
     for (table, n) in &copied {
-        let lo = before.iter().chain(after.iter()).filter(|(t, _)| t == table).map(|(_, n)| *n).min();
-        let hi = before.iter().chain(after.iter()).filter(|(t, _)| t == table).map(|(_, n)| *n).max();
+        let lo = before
+            .iter()
+            .chain(after.iter())
+            .filter(|(t, _)| t == table)
+            .map(|(_, n)| *n)
+            .min();
+        let hi = before
+            .iter()
+            .chain(after.iter())
+            .filter(|(t, _)| t == table)
+            .map(|(_, n)| *n)
+            .max();
         match (lo, hi) {
             (Some(lo), Some(hi)) if (lo..=hi).contains(n) => total += n,
             _ => {
@@ -220,7 +298,9 @@ pub async fn backup_into(c: &mut SqliteConnection, path: &std::path::Path) -> Re
 /// Copies a SQLite backup file into place at `into` (a new file unless `force`).
 pub fn restore(backup: &std::path::Path, into: &DbUrl, force: bool) -> Result<()> {
     let Some(dest) = into.sqlite_path() else {
-        return Err(Error::Refused("cannot restore into an in-memory database".into()));
+        return Err(Error::Refused(
+            "cannot restore into an in-memory database".into(),
+        ));
     };
     if dest.exists() && !force {
         return Err(Error::Refused(format!(
@@ -232,7 +312,10 @@ pub fn restore(backup: &std::path::Path, into: &DbUrl, force: bool) -> Result<()
     if let Some(parent) = dest.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
     }
-    let mut tmp_name = dest.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let mut tmp_name = dest
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
     tmp_name.push(".restoring");
     let tmp = dest.with_file_name(tmp_name);
     let _ = std::fs::remove_file(&tmp);
@@ -252,11 +335,15 @@ pub fn restore(backup: &std::path::Path, into: &DbUrl, force: bool) -> Result<()
 /// Refreshes the staging file from production with `VACUUM INTO` (into a
 /// temporary file renamed over staging). Returns bytes and whether
 /// production existed; without it, staging starts empty.
-pub async fn clone_into(production: &DbUrl, staging: &DbUrl, timeout: Duration) -> Result<(u64, bool)> {
+pub async fn clone_into(
+    production: &DbUrl,
+    staging: &DbUrl,
+    timeout: Duration,
+) -> Result<(u64, bool)> {
     use sqlx::Connection as _;
-    let dest = staging
-        .sqlite_path()
-        .ok_or_else(|| Error::Config("the staging database must be a file, not in-memory".into()))?;
+    let dest = staging.sqlite_path().ok_or_else(|| {
+        Error::Config("the staging database must be a file, not in-memory".into())
+    })?;
     if let Some(parent) = dest.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
     }
@@ -272,14 +359,29 @@ pub async fn clone_into(production: &DbUrl, staging: &DbUrl, timeout: Duration) 
         remove_with_sidecars(&dest);
         return Ok((0, false));
     }
-    let mut tmp_name = dest.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let mut tmp_name = dest
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
     tmp_name.push(".cloning");
     let tmp = dest.with_file_name(tmp_name);
     let _ = std::fs::remove_file(&tmp);
     crate::backup::create_private(&tmp)?;
-    let mut c = connect(production, &ConnectOptions { create: false, timeout }).await?;
-    let target = tmp.to_str().ok_or_else(|| Error::msg("staging path is not UTF-8"))?;
-    let copied = sqlx::query("VACUUM INTO ?").bind(target).execute(&mut c).await;
+    let mut c = connect(
+        production,
+        &ConnectOptions {
+            create: false,
+            timeout,
+        },
+    )
+    .await?;
+    let target = tmp
+        .to_str()
+        .ok_or_else(|| Error::msg("staging path is not UTF-8"))?;
+    let copied = sqlx::query("VACUUM INTO ?")
+        .bind(target)
+        .execute(&mut c)
+        .await;
     let _ = c.close().await;
     if let Err(e) = copied {
         let _ = std::fs::remove_file(&tmp);

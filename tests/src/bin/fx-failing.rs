@@ -4,8 +4,10 @@ use migrate_core::{Db, Result, migration};
 /// Creates t with one row.
 #[migration(20240301_000001, reversible)]
 async fn create_t(db: &mut Db) -> Result<()> {
-    db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)").await?;
-    db.execute("INSERT INTO t (id, v) VALUES (1, 'kept')").await?;
+    db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+        .await?;
+    db.execute("INSERT INTO t (id, v) VALUES (1, 'kept')")
+        .await?;
     Ok(())
 }
 
@@ -17,8 +19,10 @@ async fn create_t_down(db: &mut Db) -> Result<()> {
 /// Fails half-way: the second statement names a table that does not exist.
 #[migration(20240301_000002, reversible)]
 async fn fails_halfway(db: &mut Db) -> Result<()> {
-    db.execute("CREATE TABLE extra (id INTEGER PRIMARY KEY)").await?;
-    db.execute("INSERT INTO no_such_table (id) VALUES (1)").await?;
+    db.execute("CREATE TABLE extra (id INTEGER PRIMARY KEY)")
+        .await?;
+    db.execute("INSERT INTO no_such_table (id) VALUES (1)")
+        .await?;
     db.execute("UPDATE t SET v = 'changed'").await?;
     Ok(())
 }

@@ -4,8 +4,10 @@ use migrate_core::{Db, Error, Result, health_check, migration};
 /// Creates t.
 #[migration(20240601_000001, reversible)]
 async fn create_t(db: &mut Db) -> Result<()> {
-    db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)").await?;
-    db.execute("INSERT INTO t (id, v) VALUES (1, 'a'), (2, 'b')").await?;
+    db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+        .await?;
+    db.execute("INSERT INTO t (id, v) VALUES (1, 'a'), (2, 'b')")
+        .await?;
     Ok(())
 }
 
@@ -31,7 +33,9 @@ async fn add_flag_down(db: &mut Db) -> Result<()> {
 /// Every row of t still has a value.
 #[health_check]
 async fn rows_have_values(db: &mut Db) -> Result<()> {
-    let n = db.fetch_i64("SELECT count(*) FROM t WHERE v IS NULL").await?;
+    let n = db
+        .fetch_i64("SELECT count(*) FROM t WHERE v IS NULL")
+        .await?;
     if n > 0 {
         return Err(Error::msg(format!("{n} rows of t have no value")));
     }
@@ -45,7 +49,9 @@ async fn no_flag_column(db: &mut Db) -> Result<()> {
         .fetch_i64("SELECT count(*) FROM pragma_table_info('t') WHERE name = 'flag'")
         .await?;
     if n > 0 {
-        return Err(Error::msg("t.flag exists: the deployed application breaks on it"));
+        return Err(Error::msg(
+            "t.flag exists: the deployed application breaks on it",
+        ));
     }
     Ok(())
 }

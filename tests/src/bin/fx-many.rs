@@ -4,7 +4,8 @@ use migrate_core::{Db, Result, migration};
 /// Creates the log table.
 #[migration(20240501_000000, reversible)]
 async fn create_log(db: &mut Db) -> Result<()> {
-    db.execute("CREATE TABLE log (version INTEGER NOT NULL, pid INTEGER)").await?;
+    db.execute("CREATE TABLE log (version INTEGER NOT NULL, pid INTEGER)")
+        .await?;
     Ok(())
 }
 
@@ -16,7 +17,10 @@ async fn create_log_down(db: &mut Db) -> Result<()> {
 /// Logs 1.
 #[migration(20240501_000001, reversible)]
 async fn log_1(db: &mut Db) -> Result<()> {
-    let sql = format!("INSERT INTO log (version, pid) VALUES (1, {})", std::process::id());
+    let sql = format!(
+        "INSERT INTO log (version, pid) VALUES (1, {})",
+        std::process::id()
+    );
     db.execute(&sql).await?;
     Ok(())
 }
@@ -29,7 +33,10 @@ async fn log_1_down(db: &mut Db) -> Result<()> {
 /// Logs 2.
 #[migration(20240501_000002, reversible)]
 async fn log_2(db: &mut Db) -> Result<()> {
-    let sql = format!("INSERT INTO log (version, pid) VALUES (2, {})", std::process::id());
+    let sql = format!(
+        "INSERT INTO log (version, pid) VALUES (2, {})",
+        std::process::id()
+    );
     db.execute(&sql).await?;
     Ok(())
 }
@@ -42,7 +49,10 @@ async fn log_2_down(db: &mut Db) -> Result<()> {
 /// Logs 3.
 #[migration(20240501_000003, reversible)]
 async fn log_3(db: &mut Db) -> Result<()> {
-    let sql = format!("INSERT INTO log (version, pid) VALUES (3, {})", std::process::id());
+    let sql = format!(
+        "INSERT INTO log (version, pid) VALUES (3, {})",
+        std::process::id()
+    );
     db.execute(&sql).await?;
     Ok(())
 }
@@ -55,7 +65,10 @@ async fn log_3_down(db: &mut Db) -> Result<()> {
 /// Logs 4.
 #[migration(20240501_000004, reversible)]
 async fn log_4(db: &mut Db) -> Result<()> {
-    let sql = format!("INSERT INTO log (version, pid) VALUES (4, {})", std::process::id());
+    let sql = format!(
+        "INSERT INTO log (version, pid) VALUES (4, {})",
+        std::process::id()
+    );
     db.execute(&sql).await?;
     Ok(())
 }
@@ -68,7 +81,10 @@ async fn log_4_down(db: &mut Db) -> Result<()> {
 /// Logs 5.
 #[migration(20240501_000005, reversible)]
 async fn log_5(db: &mut Db) -> Result<()> {
-    let sql = format!("INSERT INTO log (version, pid) VALUES (5, {})", std::process::id());
+    let sql = format!(
+        "INSERT INTO log (version, pid) VALUES (5, {})",
+        std::process::id()
+    );
     db.execute(&sql).await?;
     Ok(())
 }
@@ -81,7 +97,10 @@ async fn log_5_down(db: &mut Db) -> Result<()> {
 /// Logs 6.
 #[migration(20240501_000006, reversible)]
 async fn log_6(db: &mut Db) -> Result<()> {
-    let sql = format!("INSERT INTO log (version, pid) VALUES (6, {})", std::process::id());
+    let sql = format!(
+        "INSERT INTO log (version, pid) VALUES (6, {})",
+        std::process::id()
+    );
     db.execute(&sql).await?;
     Ok(())
 }
@@ -94,7 +113,10 @@ async fn log_6_down(db: &mut Db) -> Result<()> {
 /// Logs 7.
 #[migration(20240501_000007, reversible)]
 async fn log_7(db: &mut Db) -> Result<()> {
-    let sql = format!("INSERT INTO log (version, pid) VALUES (7, {})", std::process::id());
+    let sql = format!(
+        "INSERT INTO log (version, pid) VALUES (7, {})",
+        std::process::id()
+    );
     db.execute(&sql).await?;
     Ok(())
 }
@@ -107,7 +129,10 @@ async fn log_7_down(db: &mut Db) -> Result<()> {
 /// Logs 8.
 #[migration(20240501_000008, reversible)]
 async fn log_8(db: &mut Db) -> Result<()> {
-    let sql = format!("INSERT INTO log (version, pid) VALUES (8, {})", std::process::id());
+    let sql = format!(
+        "INSERT INTO log (version, pid) VALUES (8, {})",
+        std::process::id()
+    );
     db.execute(&sql).await?;
     Ok(())
 }
@@ -120,7 +145,10 @@ async fn log_8_down(db: &mut Db) -> Result<()> {
 /// Logs 9.
 #[migration(20240501_000009, reversible)]
 async fn log_9(db: &mut Db) -> Result<()> {
-    let sql = format!("INSERT INTO log (version, pid) VALUES (9, {})", std::process::id());
+    let sql = format!(
+        "INSERT INTO log (version, pid) VALUES (9, {})",
+        std::process::id()
+    );
     db.execute(&sql).await?;
     Ok(())
 }
@@ -133,7 +161,10 @@ async fn log_9_down(db: &mut Db) -> Result<()> {
 /// Logs 10.
 #[migration(20240501_000010, reversible)]
 async fn log_10(db: &mut Db) -> Result<()> {
-    let sql = format!("INSERT INTO log (version, pid) VALUES (10, {})", std::process::id());
+    let sql = format!(
+        "INSERT INTO log (version, pid) VALUES (10, {})",
+        std::process::id()
+    );
     db.execute(&sql).await?;
     Ok(())
 }
@@ -146,7 +177,10 @@ async fn log_10_down(db: &mut Db) -> Result<()> {
 /// Logs 11.
 #[migration(20240501_000011, reversible)]
 async fn log_11(db: &mut Db) -> Result<()> {
-    let sql = format!("INSERT INTO log (version, pid) VALUES (11, {})", std::process::id());
+    let sql = format!(
+        "INSERT INTO log (version, pid) VALUES (11, {})",
+        std::process::id()
+    );
     db.execute(&sql).await?;
     Ok(())
 }
@@ -159,7 +193,10 @@ async fn log_11_down(db: &mut Db) -> Result<()> {
 /// Logs 12.
 #[migration(20240501_000012, reversible)]
 async fn log_12(db: &mut Db) -> Result<()> {
-    let sql = format!("INSERT INTO log (version, pid) VALUES (12, {})", std::process::id());
+    let sql = format!(
+        "INSERT INTO log (version, pid) VALUES (12, {})",
+        std::process::id()
+    );
     db.execute(&sql).await?;
     Ok(())
 }
@@ -172,7 +209,10 @@ async fn log_12_down(db: &mut Db) -> Result<()> {
 /// Logs 13.
 #[migration(20240501_000013, reversible)]
 async fn log_13(db: &mut Db) -> Result<()> {
-    let sql = format!("INSERT INTO log (version, pid) VALUES (13, {})", std::process::id());
+    let sql = format!(
+        "INSERT INTO log (version, pid) VALUES (13, {})",
+        std::process::id()
+    );
     db.execute(&sql).await?;
     Ok(())
 }
@@ -185,7 +225,10 @@ async fn log_13_down(db: &mut Db) -> Result<()> {
 /// Logs 14.
 #[migration(20240501_000014, reversible)]
 async fn log_14(db: &mut Db) -> Result<()> {
-    let sql = format!("INSERT INTO log (version, pid) VALUES (14, {})", std::process::id());
+    let sql = format!(
+        "INSERT INTO log (version, pid) VALUES (14, {})",
+        std::process::id()
+    );
     db.execute(&sql).await?;
     Ok(())
 }
@@ -198,7 +241,10 @@ async fn log_14_down(db: &mut Db) -> Result<()> {
 /// Logs 15.
 #[migration(20240501_000015, reversible)]
 async fn log_15(db: &mut Db) -> Result<()> {
-    let sql = format!("INSERT INTO log (version, pid) VALUES (15, {})", std::process::id());
+    let sql = format!(
+        "INSERT INTO log (version, pid) VALUES (15, {})",
+        std::process::id()
+    );
     db.execute(&sql).await?;
     Ok(())
 }
@@ -211,7 +257,10 @@ async fn log_15_down(db: &mut Db) -> Result<()> {
 /// Logs 16.
 #[migration(20240501_000016, reversible)]
 async fn log_16(db: &mut Db) -> Result<()> {
-    let sql = format!("INSERT INTO log (version, pid) VALUES (16, {})", std::process::id());
+    let sql = format!(
+        "INSERT INTO log (version, pid) VALUES (16, {})",
+        std::process::id()
+    );
     db.execute(&sql).await?;
     Ok(())
 }
@@ -224,7 +273,10 @@ async fn log_16_down(db: &mut Db) -> Result<()> {
 /// Logs 17.
 #[migration(20240501_000017, reversible)]
 async fn log_17(db: &mut Db) -> Result<()> {
-    let sql = format!("INSERT INTO log (version, pid) VALUES (17, {})", std::process::id());
+    let sql = format!(
+        "INSERT INTO log (version, pid) VALUES (17, {})",
+        std::process::id()
+    );
     db.execute(&sql).await?;
     Ok(())
 }
@@ -237,7 +289,10 @@ async fn log_17_down(db: &mut Db) -> Result<()> {
 /// Logs 18.
 #[migration(20240501_000018, reversible)]
 async fn log_18(db: &mut Db) -> Result<()> {
-    let sql = format!("INSERT INTO log (version, pid) VALUES (18, {})", std::process::id());
+    let sql = format!(
+        "INSERT INTO log (version, pid) VALUES (18, {})",
+        std::process::id()
+    );
     db.execute(&sql).await?;
     Ok(())
 }
@@ -250,7 +305,10 @@ async fn log_18_down(db: &mut Db) -> Result<()> {
 /// Logs 19.
 #[migration(20240501_000019, reversible)]
 async fn log_19(db: &mut Db) -> Result<()> {
-    let sql = format!("INSERT INTO log (version, pid) VALUES (19, {})", std::process::id());
+    let sql = format!(
+        "INSERT INTO log (version, pid) VALUES (19, {})",
+        std::process::id()
+    );
     db.execute(&sql).await?;
     Ok(())
 }
@@ -263,7 +321,10 @@ async fn log_19_down(db: &mut Db) -> Result<()> {
 /// Logs 20.
 #[migration(20240501_000020, reversible)]
 async fn log_20(db: &mut Db) -> Result<()> {
-    let sql = format!("INSERT INTO log (version, pid) VALUES (20, {})", std::process::id());
+    let sql = format!(
+        "INSERT INTO log (version, pid) VALUES (20, {})",
+        std::process::id()
+    );
     db.execute(&sql).await?;
     Ok(())
 }

@@ -5,7 +5,8 @@ use migrate_core::{Db, Result, migration};
 /// Creates t.
 #[migration(20240401_000001, reversible)]
 async fn create_t(db: &mut Db) -> Result<()> {
-    db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)").await?;
+    db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+        .await?;
     Ok(())
 }
 
@@ -17,7 +18,8 @@ async fn create_t_down(db: &mut Db) -> Result<()> {
 /// Two statements outside a transaction.
 #[migration(20240401_000002, reversible, transaction = false)]
 async fn add_u_and_index(db: &mut Db) -> Result<()> {
-    db.execute("CREATE TABLE u (id INTEGER PRIMARY KEY, t_id INTEGER)").await?;
+    db.execute("CREATE TABLE u (id INTEGER PRIMARY KEY, t_id INTEGER)")
+        .await?;
     db.execute("CREATE INDEX u_t_idx ON u (t_id)").await?;
     Ok(())
 }
