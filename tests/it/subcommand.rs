@@ -171,18 +171,24 @@ fn init_and_new_scaffold_a_package_whose_runner_builds_and_applies() {
         "{status:?}"
     );
 
-    let stage = cargo_migrate_in(&app, &["stage"]);
-    assert_eq!(stage.code, 0, "{stage:?}");
+    // No further editing: the scaffold deploys as it is.
+    let deploy = cargo_migrate_in(&app, &["deploy"]);
+    assert_eq!(deploy.code, 0, "{deploy:?}");
     assert!(
-        app.join("data/staging.db").is_file(),
-        "staging is relative to Migrate.toml"
+        deploy.stdout.contains("deployed 2 migrations"),
+        "{deploy:?}"
     );
-
-    let apply = cargo_migrate_in(&app, &["apply"]);
-    assert_eq!(apply.code, 0, "{apply:?}");
     assert!(
-        app.join("data/app.db").is_file(),
-        "the database is relative to Migrate.toml"
+        deploy.stdout.contains("round trip ok") && deploy.stdout.contains("verified"),
+        "{deploy:?}"
+    );
+    assert!(
+        app.join("data/staging.db").is_file() && app.join("data/app.db").is_file(),
+        "databases are relative to Migrate.toml"
+    );
+    assert!(
+        app.join("backups").read_dir().unwrap().next().is_some(),
+        "a backup was taken"
     );
 
     let status = cargo_migrate_in(&app.join("migrations/src"), &["status"]);
