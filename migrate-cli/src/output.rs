@@ -38,6 +38,8 @@ pub struct Output {
     pub format: Format,
     color: bool,
     color_err: bool,
+    /// A spinner on stderr for the step under way (terminals only).
+    spinner: Option<std::sync::Arc<std::sync::Mutex<Option<indicatif::ProgressBar>>>>,
 }
 
 impl Output {
@@ -51,10 +53,48 @@ impl Output {
             "never" => false,
             _ => tty && !no_color,
         };
+        let spin = format == Format::Human
+            && std::io::stderr().is_terminal()
+            && std::env::var_os("CI").is_none();
         Output {
             format,
             color: decide(std::io::stdout().is_terminal()),
             color_err: decide(std::io::stderr().is_terminal()),
+            spinner: spin.then(Default::default),
+        }
+    }
+
+    /// Shows `text` as the step under way: a spinner with elapsed time on a
+    /// terminal (cleared by the next line of output), a plain line otherwise.
+    pub fn step(&self, text: impl Into<String>) {
+        let text = text.into();
+        match &self.spinner {
+            Some(slot) => {
+                let bar = indicatif::ProgressBar::new_spinner();
+                if let Ok(style) =
+                    indicatif::ProgressStyle::with_template("  {spinner} {msg} {elapsed}")
+                {
+                    bar.set_style(style);
+                }
+                bar.set_message(text);
+                bar.enable_steady_tick(std::time::Duration::from_millis(100));
+                if let Ok(mut current) = slot.lock()
+                    && let Some(old) = current.replace(bar)
+                {
+                    old.finish_and_clear();
+                }
+            }
+            None => self.progress(self.paint_err(&format!("  {text}"), Tone::Dim)),
+        }
+    }
+
+    /// Clears the spinner, if one is shown.
+    fn clear_step(&self) {
+        if let Some(slot) = &self.spinner
+            && let Ok(mut current) = slot.lock()
+            && let Some(bar) = current.take()
+        {
+            bar.finish_and_clear();
         }
     }
 
@@ -76,6 +116,7 @@ impl Output {
     /// Prints a line of human output (nothing under `--format json`).
     pub fn line(&self, text: impl AsRef<str>) {
         if !self.json() {
+            self.clear_step();
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{}", text.as_ref());
         }
@@ -84,6 +125,7 @@ impl Output {
     /// Prints progress on stderr (human format only), so stdout stays data.
     pub fn progress(&self, text: impl AsRef<str>) {
         if !self.json() {
+            self.clear_step();
             eprintln!("{}", text.as_ref());
         }
     }
@@ -116,6 +158,7 @@ impl Output {
             }
             self.document(&doc);
         } else {
+            self.clear_step();
             eprintln!("{} {message}", self.paint_err("error:", Tone::Bad));
         }
     }

@@ -175,8 +175,7 @@ pub(crate) async fn backup_before(
     let dir = &ctx.config.backup.dir;
     let m = match reuse {
         None => {
-            ctx.out
-                .progress(ctx.out.paint_err("  backing up production…", Tone::Dim));
+            ctx.out.step("backing up production…");
             migrate_core::backup::take(target, dir).await?
         }
         Some(id) => {
@@ -211,10 +210,7 @@ pub(crate) async fn backup_before(
 /// Prints live progress and collects what finished.
 pub(crate) fn progress(out: &Output, e: &Event<'_>, applied: &mut Vec<Applied>) {
     match e {
-        Event::Started(m) => out.progress(out.paint_err(
-            &format!("  running  {} {}", display_version(m.version), m.name),
-            Tone::Dim,
-        )),
+        Event::Started(m) => out.step(format!("running {} {}", display_version(m.version), m.name)),
         Event::Retry {
             migration,
             attempt,
@@ -240,9 +236,10 @@ pub(crate) fn progress(out: &Output, e: &Event<'_>, applied: &mut Vec<Applied>) 
             ));
             applied.push((*a).clone());
         }
-        Event::RollingBack(m) => out.progress(out.paint_err(
-            &format!("  rolling back  {} {}", display_version(m.version), m.name),
-            Tone::Dim,
+        Event::RollingBack(m) => out.step(format!(
+            "rolling back {} {}",
+            display_version(m.version),
+            m.name
         )),
         Event::RolledBack {
             migration,

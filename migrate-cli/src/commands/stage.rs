@@ -108,7 +108,7 @@ pub(crate) async fn rehearse(ctx: &Context, sel: &Selection, bless: bool) -> Res
     let staging = staging_url(ctx)?;
     let out = &ctx.out;
     let clone = if ctx.config.staging.clone {
-        out.progress(out.paint_err("  refreshing staging from production…", Tone::Dim));
+        out.step("refreshing staging from production…");
         Some(refresh(&prod, &staging, ctx.config.apply.connect_timeout).await?)
     } else {
         None
@@ -133,7 +133,7 @@ pub(crate) async fn rehearse(ctx: &Context, sel: &Selection, bless: bool) -> Res
         };
         let mut on_event = |e: Event<'_>| {
             if let Event::Started(m) = e {
-                out.progress(out.paint_err(&format!("  rehearsing {} {}", display_version(m.version), m.name), Tone::Dim));
+                out.step(format!("rehearsing {} {}", display_version(m.version), m.name));
             }
         };
         let mut report = target.rehearse(&registry, &opts, &mut on_event).await?;
