@@ -86,7 +86,7 @@ pub async fn schema(c: &mut SqliteConnection) -> std::result::Result<Vec<String>
     use sqlx::Row;
     let objects = sqlx::query(
         "SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_schema \
-         WHERE name NOT LIKE 'sqlite_%' AND tbl_name NOT LIKE '\\_migrate%' ESCAPE '\\' ORDER BY tbl_name, CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 WHEN 'trigger' THEN 2 ELSE 3 END, name",
+         WHERE (name NOT LIKE 'sqlite_%' OR name LIKE 'sqlite_autoindex_%') AND tbl_name NOT LIKE '\\_migrate%' ESCAPE '\\' ORDER BY tbl_name, CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 WHEN 'trigger' THEN 2 ELSE 3 END, name",
     )
     .fetch_all(&mut *c)
     .await?;
