@@ -27,25 +27,56 @@ fn readme_command_deploys_the_example_then_has_nothing_to_do() {
     let tmp = tempfile::tempdir().unwrap();
     let run = || {
         let o = std::process::Command::new(root.join("deploy-example.sh"))
-            .env("DATABASE_URL", format!("sqlite://{}/shop.db", tmp.path().display()))
-            .env("STAGING_DATABASE_URL", format!("sqlite://{}/staging.db", tmp.path().display()))
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}/shop.db", tmp.path().display()),
+            )
+            .env(
+                "STAGING_DATABASE_URL",
+                format!("sqlite://{}/staging.db", tmp.path().display()),
+            )
             .env("MIGRATE_BACKUP_DIR", tmp.path().join("backups"))
             .env("NO_COLOR", "1")
             .stdin(std::process::Stdio::null())
             .output()
             .unwrap();
-        (o.status.code(), String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
     };
     let (code, out, err) = run();
     assert_eq!(code, Some(0), "{out}\n{err}");
-    let backup_line = out.lines().find(|l| l.starts_with("backup ")).unwrap_or_else(|| panic!("no backup line:\n{out}"));
-    assert!(backup_line.contains("verified") && backup_line.contains('T') && backup_line.contains("Z"), "{backup_line}");
+    let backup_line = out
+        .lines()
+        .find(|l| l.starts_with("backup "))
+        .unwrap_or_else(|| panic!("no backup line:\n{out}"));
+    assert!(
+        backup_line.contains("verified") && backup_line.contains('T') && backup_line.contains("Z"),
+        "{backup_line}"
+    );
     let applied: Vec<_> = out.lines().filter(|l| l.starts_with("apply ")).collect();
     assert!(applied.len() >= 6, "{out}");
-    assert!(applied.iter().all(|l| l.contains(" ms") || l.contains(" s ")), "durations: {out}");
-    assert!(out.contains("verify") && out.contains("health:"), "verify results: {out}");
+    assert!(
+        applied
+            .iter()
+            .all(|l| l.contains(" ms") || l.contains(" s ")),
+        "durations: {out}"
+    );
+    assert!(
+        out.contains("verify") && out.contains("health:"),
+        "verify results: {out}"
+    );
     assert!(out.contains("deployed"), "{out}");
-    assert!(!tmp.path().join("backups").read_dir().unwrap().next().is_none());
+    assert!(
+        tmp.path()
+            .join("backups")
+            .read_dir()
+            .unwrap()
+            .next()
+            .is_some()
+    );
 
     let (code, out, err) = run();
     assert_eq!(code, Some(0), "{out}\n{err}");
@@ -61,7 +92,12 @@ fn backup_then_restore_gives_back_the_same_rows() {
     r.expect(0);
     let doc = r.json();
     let id = doc["backup"]["id"].as_str().unwrap().to_string();
-    assert!(doc["backup"]["verification"].as_str().unwrap().contains("integrity_check ok"));
+    assert!(
+        doc["backup"]["verification"]
+            .as_str()
+            .unwrap()
+            .contains("integrity_check ok")
+    );
     for f in backup_files(&sb) {
         assert_eq!(mode(&f), 0o600, "{} must be owner-only", f.display());
     }
@@ -69,17 +105,26 @@ fn backup_then_restore_gives_back_the_same_rows() {
     // Change production after the backup; the restore must give the old rows back.
     block_on(async {
         use sqlx::Executor;
-        sb.connect().await.execute("DELETE FROM users").await.unwrap();
+        sb.connect()
+            .await
+            .execute("DELETE FROM users")
+            .await
+            .unwrap();
     });
     let r = sb.run(&["restore", &id, "--format", "json"]);
     r.expect(0);
-    let into = r.json()["restored_into"].as_str().unwrap().trim_start_matches("sqlite://").to_string();
+    let into = r.json()["restored_into"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("sqlite://")
+        .to_string();
     assert_eq!(block_on(sb.state_of(Path::new(&into))), original);
     assert_eq!(mode(Path::new(&into)), 0o600);
     let r = sb.run(&["restore", &id, "--into", &format!("sqlite://{into}")]);
     r.expect(4);
     assert!(r.stderr.contains("--force"), "{}", r.stderr);
-    sb.run(&["restore", &id, "--into", &sb.url(), "--force"]).expect(0);
+    sb.run(&["restore", &id, "--into", &sb.url(), "--force"])
+        .expect(0);
     assert_eq!(block_on(sb.state()), original);
 }
 
@@ -89,13 +134,33 @@ fn backup_file_is_owner_only_while_being_written() {
     sb.run(&["apply"]).expect(0);
     let before = backup_files(&sb);
     sb.kill_at("backup.after_copy", &["backup"]);
-    let partial: Vec<_> = backup_files(&sb).into_iter().filter(|p| !before.contains(p)).collect();
+    let partial: Vec<_> = backup_files(&sb)
+        .into_iter()
+        .filter(|p| !before.contains(p))
+        .collect();
     assert_eq!(partial.len(), 1, "{partial:?}");
-    assert!(partial[0].file_name().unwrap().to_str().unwrap().ends_with(".partial"));
+    assert!(
+        partial[0]
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .ends_with(".partial")
+    );
     assert_eq!(mode(&partial[0]), 0o600);
     let r = sb.run(&["backups", "--format", "json"]);
-    assert_eq!(r.json()["backups"].as_array().unwrap().len(), before.iter().filter(|p| p.extension().is_some_and(|e| e == "json")).count(), "an unfinished backup is not listed");
-    assert_eq!(sb.run(&["status", "--format", "json"]).json()["lock"]["lock"], "free");
+    assert_eq!(
+        r.json()["backups"].as_array().unwrap().len(),
+        before
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .count(),
+        "an unfinished backup is not listed"
+    );
+    assert_eq!(
+        sb.run(&["status", "--format", "json"]).json()["lock"]["lock"],
+        "free"
+    );
     sb.run(&["backup"]).expect(0);
 }
 
@@ -105,9 +170,19 @@ fn apply_refuses_when_the_backup_folder_cannot_be_written() {
     sb.run(&["apply", "--to", "20240101_000001"]).expect(0);
     std::fs::write(sb.path().join("afile"), "not a folder").unwrap();
     let before = block_on(sb.state());
-    let r = sb.run_with_env(&["apply"], &[("MIGRATE_BACKUP_DIR", sb.path().join("afile/backups").to_str().unwrap())]);
+    let r = sb.run_with_env(
+        &["apply"],
+        &[(
+            "MIGRATE_BACKUP_DIR",
+            sb.path().join("afile/backups").to_str().unwrap(),
+        )],
+    );
     r.expect(4);
-    assert!(r.stderr.contains("backup folder") && r.stderr.contains("not touched"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("backup folder") && r.stderr.contains("not touched"),
+        "{}",
+        r.stderr
+    );
     assert_eq!(block_on(sb.state()), before);
 }
 
@@ -118,14 +193,39 @@ fn failing_health_check_rolls_the_deploy_back() {
     let before = block_on(sb.state());
     let r = sb.run(&["deploy"]);
     r.expect(1);
-    assert!(r.stdout.contains("health:no_flag_column") && r.stdout.contains("FAIL"), "{}", r.stdout);
-    assert!(r.stdout.contains("health:rows_have_values"), "passing checks are listed: {}", r.stdout);
-    assert!(r.stdout.contains("rollback") && r.stdout.contains("1 migration undone"), "{}", r.stdout);
-    assert!(r.stdout.contains("deploy failed: verify failed: health:no_flag_column"), "{}", r.stdout);
-    assert_eq!(block_on(sb.state()), before, "schema, data and history as before the deploy");
-    let reports: Vec<_> = backup_files(&sb).into_iter().filter(|p| p.to_str().unwrap().ends_with(".deploy.json")).collect();
+    assert!(
+        r.stdout.contains("health:no_flag_column") && r.stdout.contains("FAIL"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("health:rows_have_values"),
+        "passing checks are listed: {}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("rollback") && r.stdout.contains("1 migration undone"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("deploy failed: verify failed: health:no_flag_column"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        block_on(sb.state()),
+        before,
+        "schema, data and history as before the deploy"
+    );
+    let reports: Vec<_> = backup_files(&sb)
+        .into_iter()
+        .filter(|p| p.to_str().unwrap().ends_with(".deploy.json"))
+        .collect();
     assert_eq!(reports.len(), 1);
-    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&reports[0]).unwrap()).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&reports[0]).unwrap()).unwrap();
     assert_eq!(report["ok"], false);
     assert_eq!(report["recovery"]["rolled_back"][0]["name"], "add_flag");
 }
@@ -145,7 +245,10 @@ fn rollback_across_an_irreversible_migration_prints_a_restore_command_that_works
         .unwrap_or_else(|| panic!("no restore command in: {}", r.stderr))
         .to_string();
     assert!(cmd.contains("--force") && cmd.contains(&sb.url()), "{cmd}");
-    let args: Vec<&str> = cmd.trim_start_matches("cargo migrate").split_whitespace().collect();
+    let args: Vec<&str> = cmd
+        .trim_start_matches("cargo migrate")
+        .split_whitespace()
+        .collect();
     sb.run(&args).expect(0);
     assert_eq!(block_on(sb.state()), before_deploy);
     let r = sb.run(&["status", "--format", "json"]);
@@ -159,30 +262,77 @@ fn bad_inputs_fail_clearly_and_change_nothing() {
     let before = block_on(sb.state());
     let check = |r: &crate::support::Run, code: i32, needle: &str| {
         r.expect(code);
-        assert!(r.all().contains(needle), "expected `{needle}` in:\n{}", r.all());
+        assert!(
+            r.all().contains(needle),
+            "expected `{needle}` in:\n{}",
+            r.all()
+        );
         assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
     };
 
-    check(&sb.run(&["--config", "missing.toml", "status"]), 2, "--config");
+    check(
+        &sb.run(&["--config", "missing.toml", "status"]),
+        2,
+        "--config",
+    );
     std::fs::write(sb.path().join("broken.toml"), "[database\nurl = 1").unwrap();
     check(&sb.run(&["--config", "broken.toml", "status"]), 2, "line");
-    std::fs::write(sb.path().join("typo.toml"), "[apply]\nlock_timout = \"2s\"\n").unwrap();
-    check(&sb.run(&["--config", "typo.toml", "apply"]), 2, "did you mean `lock_timeout`");
-    check(&sb.run_with_env(&["apply"], &[("DATABASE_URL", "oracle://db/x")]), 2, "unknown scheme");
+    std::fs::write(
+        sb.path().join("typo.toml"),
+        "[apply]\nlock_timout = \"2s\"\n",
+    )
+    .unwrap();
+    check(
+        &sb.run(&["--config", "typo.toml", "apply"]),
+        2,
+        "did you mean `lock_timeout`",
+    );
+    check(
+        &sb.run_with_env(&["apply"], &[("DATABASE_URL", "oracle://db/x")]),
+        2,
+        "unknown scheme",
+    );
     std::fs::write(sb.path().join("afile"), "x").unwrap();
     let uncreatable = format!("sqlite://{}/afile/sub/app.db", sb.path().display());
-    check(&sb.run_with_env(&["apply"], &[("DATABASE_URL", &uncreatable)]), 2, "cannot create the folder");
+    check(
+        &sb.run_with_env(&["apply"], &[("DATABASE_URL", &uncreatable)]),
+        2,
+        "cannot create the folder",
+    );
     check(&sb.run(&["frobnicate"]), 2, "unrecognized subcommand");
-    check(&sb.run(&["rollback", "--to", "20991231_000000"]), 4, "not applied");
-    check(&sb.run(&["apply", "--to", "not-a-version"]), 2, "is not a version");
+    check(
+        &sb.run(&["rollback", "--to", "20991231_000000"]),
+        4,
+        "not applied",
+    );
+    check(
+        &sb.run(&["apply", "--to", "not-a-version"]),
+        2,
+        "is not a version",
+    );
 
     let started = Instant::now();
-    let r = sb.run_with_env(&["apply"], &[("DATABASE_URL", "postgres://app:s3cr3t-pw@127.0.0.1:1/shop")]);
+    let r = sb.run_with_env(
+        &["apply"],
+        &[("DATABASE_URL", "postgres://app:s3cr3t-pw@127.0.0.1:1/shop")],
+    );
     check(&r, 3, "cannot connect");
-    assert!(started.elapsed() < Duration::from_secs(10), "unreachable server answered in {:?}", started.elapsed());
-    assert!(!r.all().contains("s3cr3t-pw"), "password leaked: {}", r.all());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "unreachable server answered in {:?}",
+        started.elapsed()
+    );
+    assert!(
+        !r.all().contains("s3cr3t-pw"),
+        "password leaked: {}",
+        r.all()
+    );
 
-    assert_eq!(block_on(sb.state()), before, "no bad input changed the database");
+    assert_eq!(
+        block_on(sb.state()),
+        before,
+        "no bad input changed the database"
+    );
 }
 
 #[test]
@@ -216,11 +366,22 @@ fn plan_and_stage_never_touch_production() {
     r.expect(0);
     let doc = r.json();
     assert_eq!(doc["migrations"].as_array().unwrap().len(), 3);
-    assert_eq!(doc["migrations"][2]["statements"][0]["sql"], "CREATE INDEX orders_user_idx ON orders (user_id)");
+    assert_eq!(
+        doc["migrations"][2]["statements"][0]["sql"],
+        "CREATE INDEX orders_user_idx ON orders (user_id)"
+    );
     let sql = sb.run(&["plan", "--format", "sql"]);
     assert!(sql.stdout.contains("-- 20240101_000004 index_orders_user\nCREATE INDEX orders_user_idx ON orders (user_id);"), "{}", sql.stdout);
     let r = sb.run(&["stage"]);
     r.expect(0);
-    assert!(r.stdout.contains("round trip ok") && r.stdout.contains("+   index orders_user_idx"), "{}", r.stdout);
-    assert_eq!(std::fs::read(sb.db_path()).unwrap(), bytes, "production is byte-for-byte unchanged");
+    assert!(
+        r.stdout.contains("round trip ok") && r.stdout.contains("+   index orders_user_idx"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        std::fs::read(sb.db_path()).unwrap(),
+        bytes,
+        "production is byte-for-byte unchanged"
+    );
 }

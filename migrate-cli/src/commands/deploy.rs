@@ -92,54 +92,43 @@ pub async fn run(ctx: &Context, args: &DeployArgs) -> Result<u8> {
         }
     };
 
-    let mut recovery: Option<Recovery> = None;
     let mut verify_report = None;
-    match applied_result {
-        Err(e) => {
-            let reason = format!(
-                "migration failed: {}",
-                migrate_core::url::redact(&e.to_string())
-            );
-            if !out.json() {
-                out.line(format!("{} {reason}", out.paint("failed:", Tone::Bad)));
-            }
-            recovery = Some(
-                recover(
-                    ctx,
-                    &mut target,
-                    &registry,
-                    &applied,
-                    backup.as_ref(),
-                    reason,
-                )
-                .await,
-            );
-        }
-        Ok(_) => {
-            let report = verify::checks(ctx, &mut target).await?;
-            if !out.json() {
-                verify::print(out, &report);
-            }
-            if !report.ok() {
+    let failure = match applied_result {
+        Err(e) => Some(format!(
+            "migration failed: {}",
+            migrate_core::url::redact(&e.to_string())
+        )),
+        Ok(_) => match verify::checks(ctx, &mut target).await {
+            Err(e) => Some(format!("verify could not run: {e}")),
+            Ok(report) => {
+                if !out.json() {
+                    verify::print(out, &report);
+                }
                 let failed: Vec<String> = report
                     .failed()
                     .map(|c| format!("{} ({})", c.name, c.detail))
                     .collect();
-                let reason = format!("verify failed: {}", failed.join("; "));
-                recovery = Some(
-                    recover(
-                        ctx,
-                        &mut target,
-                        &registry,
-                        &applied,
-                        backup.as_ref(),
-                        reason,
-                    )
-                    .await,
-                );
+                verify_report = Some(report);
+                (!failed.is_empty()).then(|| format!("verify failed: {}", failed.join("; ")))
             }
-            verify_report = Some(report);
+        },
+    };
+    let mut recovery: Option<Recovery> = None;
+    if let Some(reason) = failure {
+        if !out.json() && reason.starts_with("migration failed") {
+            out.line(format!("{} {reason}", out.paint("failed:", Tone::Bad)));
         }
+        recovery = Some(
+            recover(
+                ctx,
+                &mut target,
+                &registry,
+                &applied,
+                backup.as_ref(),
+                reason,
+            )
+            .await,
+        );
     }
     guard.release().await;
     target.close().await;
