@@ -87,6 +87,24 @@ pub fn normalize_sql(sql: &str) -> String {
     sql.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Rows per table of the snapshot's tables, for comparing staging with
+/// production.
+pub async fn row_counts(conn: &mut Connection) -> Result<Vec<(String, i64)>> {
+    let schema = snapshot(conn).await?;
+    let backend = conn.backend();
+    let quote = |t: &str| match backend {
+        crate::url::Backend::MySql => format!("`{t}`"),
+        _ => format!("\"{t}\""),
+    };
+    let mut out = Vec::new();
+    for t in schema.tables() {
+        let sql = format!("SELECT count(*) FROM {}", quote(&t));
+        let n = conn.fetch_optional_i64(&sql).await?.unwrap_or(0);
+        out.push((t, n));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,22 +123,4 @@ mod tests {
         assert!(Schema::default().changes(&a).iter().all(|l| l.len() > 2));
         assert_eq!(b.tables(), vec!["t"]);
     }
-}
-
-/// Rows per table of the snapshot's tables, for comparing staging with
-/// production.
-pub async fn row_counts(conn: &mut Connection) -> Result<Vec<(String, i64)>> {
-    let schema = snapshot(conn).await?;
-    let backend = conn.backend();
-    let quote = |t: &str| match backend {
-        crate::url::Backend::MySql => format!("`{t}`"),
-        _ => format!("\"{t}\""),
-    };
-    let mut out = Vec::new();
-    for t in schema.tables() {
-        let sql = format!("SELECT count(*) FROM {}", quote(&t));
-        let n = conn.fetch_optional_i64(&sql).await?.unwrap_or(0);
-        out.push((t, n));
-    }
-    Ok(out)
 }

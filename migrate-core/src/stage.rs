@@ -125,6 +125,8 @@ pub async fn refresh(
         )));
     }
     let started = Instant::now();
+    #[cfg(not(feature = "sqlite"))]
+    let _ = connect_timeout;
     match production.backend() {
         #[cfg(feature = "sqlite")]
         Backend::Sqlite => crate::driver::sqlite::clone_into(production, staging, connect_timeout)

@@ -1,5 +1,6 @@
 //! The workspace's end-to-end suite: one test binary, a module per topic.
 
+mod backends;
 mod core;
 mod staging;
 mod subcommand;

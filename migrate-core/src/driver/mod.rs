@@ -83,7 +83,10 @@ pub async fn connect(url: &DbUrl, opts: &ConnectOptions) -> Result<Connection> {
         Ok(result) => result,
         Err(_) => Err(Error::Unreachable {
             url: url.redacted(),
-            reason: format!("no answer within {}", crate::error::human_duration(opts.timeout)),
+            reason: format!(
+                "no answer within {}",
+                crate::error::human_duration(opts.timeout)
+            ),
         }),
     }
 }
@@ -116,7 +119,10 @@ impl Connection {
     }
 
     /// Runs a query returning one integer (the first column of the first row).
-    pub async fn fetch_optional_i64(&mut self, sql: &str) -> std::result::Result<Option<i64>, sqlx::Error> {
+    pub async fn fetch_optional_i64(
+        &mut self,
+        sql: &str,
+    ) -> std::result::Result<Option<i64>, sqlx::Error> {
         use sqlx::Row;
         dispatch!(self, c => {
             let row = sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).fetch_optional(&mut *c).await?;
@@ -128,7 +134,10 @@ impl Connection {
     }
 
     /// Runs a query and returns the first column of every row as text.
-    pub async fn fetch_strings(&mut self, sql: &str) -> std::result::Result<Vec<String>, sqlx::Error> {
+    pub async fn fetch_strings(
+        &mut self,
+        sql: &str,
+    ) -> std::result::Result<Vec<String>, sqlx::Error> {
         use sqlx::Row;
         dispatch!(self, c => {
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).fetch_all(&mut *c).await?;
@@ -175,7 +184,9 @@ impl Connection {
                 sqlite::set_timeouts(c, lock_timeout).await
             }
             #[cfg(feature = "postgres")]
-            Connection::Postgres(c) => postgres::set_timeouts(c, lock_timeout, statement_timeout).await,
+            Connection::Postgres(c) => {
+                postgres::set_timeouts(c, lock_timeout, statement_timeout).await
+            }
             #[cfg(feature = "mysql")]
             Connection::MySql(c) => mysql::set_timeouts(c, lock_timeout, statement_timeout).await,
         }
