@@ -181,7 +181,12 @@ impl Target {
         };
         let history = self.history.clone();
         let mut attempt = 0;
-        if m.transaction {
+        // MariaDB/MySQL commit DDL implicitly, so a transaction cannot undo a
+        // migration that failed halfway: there it gets a `started` row first,
+        // like a non-transactional one, and leaves a dirty row naming the
+        // failing statement instead of no trace.
+        let ddl_auto_commits = self.conn().backend() == crate::url::Backend::MySql;
+        if m.transaction && !ddl_auto_commits {
             loop {
                 self.db.take_record();
                 let result = self.try_transactional(m, &mut row, started).await;
@@ -198,6 +203,7 @@ impl Target {
                         tokio::time::sleep(wait).await;
                     }
                     Err(e) => {
+                        let e = self.name_blockers(e).await;
                         let statement = e.statement().map(str::to_string);
                         return Err(Error::MigrationFailed {
                             version: m.version,
@@ -221,7 +227,15 @@ impl Target {
             history.insert(self.conn(), &row).await?;
             failpoint::hit("apply.after_started_row");
             self.db.set_statement_retries(retries);
-            let result = (m.up)(&mut self.db).await;
+            // Still a transaction on MariaDB/MySQL, so that data changes
+            // after the last DDL statement roll back together.
+            let result = async {
+                if m.transaction {
+                    self.conn().begin().await?;
+                }
+                (m.up)(&mut self.db).await
+            }
+            .await;
             attempt = self.db.take_statement_retries();
             match result {
                 Ok(()) => {
@@ -236,8 +250,15 @@ impl Target {
                             None,
                         )
                         .await?;
+                    if m.transaction {
+                        self.conn().commit().await?;
+                    }
                 }
                 Err(e) => {
+                    if m.transaction {
+                        let _ = self.conn().rollback().await;
+                    }
+                    let e = self.name_blockers(e).await;
                     let statement = e.statement().map(str::to_string);
                     let message = crate::url::redact(&e.to_string());
                     let ms = started.elapsed().as_millis() as i64;
@@ -252,6 +273,10 @@ impl Target {
                         )
                         .await;
                     let state = match marked {
+                        Ok(()) if m.transaction => format!(
+                            "MariaDB/MySQL commit DDL statements implicitly: statements before the failing one may stay applied, and its history row is marked failed, so the database is dirty. Run `cargo migrate repair {v} --run-down` to run its down function, or undo its changes by hand and run `cargo migrate repair {v} --rolled-back`.",
+                            v = crate::display_version(m.version)
+                        ),
                         Ok(()) => format!(
                             "The migration is not transactional (transaction = false): statements before the failing one stay applied, and its history row is marked failed, so the database is dirty. Undo or finish its changes by hand, then run `cargo migrate repair {} --rolled-back` (or `--applied`).",
                             m.version
@@ -259,6 +284,14 @@ impl Target {
                         Err(mark_err) => format!(
                             "The migration is not transactional and marking its history row failed also failed ({mark_err}); its row stays `started`, so the database is dirty. Run `cargo migrate status`, then `repair`."
                         ),
+                    };
+                    // Statement retries happen inside `Db::execute`: say so here.
+                    let state = if attempt > 0 && e.is_lock_timeout() {
+                        format!(
+                            "The statement timed out waiting for a lock and was retried {attempt} times (lock_retries). {state}"
+                        )
+                    } else {
+                        state
                     };
                     return Err(Error::MigrationFailed {
                         version: m.version,
@@ -279,6 +312,22 @@ impl Target {
             statements,
             used_raw_connection: raw,
         })
+    }
+
+    /// A lock-timeout error with who held the lock appended to its message.
+    /// Called after the failed transaction was rolled back, so the lookup runs.
+    async fn name_blockers(&mut self, mut e: Error) -> Error {
+        if let Error::Statement {
+            sql,
+            message,
+            lock_timeout: true,
+            ..
+        } = &mut e
+            && let Some(who) = self.conn().blockers(sql).await
+        {
+            message.push_str(&format!("; {who}"));
+        }
+        e
     }
 
     async fn try_transactional(

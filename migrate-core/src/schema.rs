@@ -66,6 +66,16 @@ impl Schema {
             .map(str::to_string)
             .collect()
     }
+
+    /// Index lines marked ` invalid`: indexes a failed `CREATE INDEX
+    /// CONCURRENTLY` left behind (PostgreSQL), which exist but are never used.
+    pub fn invalid_indexes(&self) -> Vec<String> {
+        self.lines
+            .iter()
+            .filter(|l| l.trim_start().starts_with("index ") && l.ends_with(" invalid"))
+            .map(|l| l.trim().to_string())
+            .collect()
+    }
 }
 
 /// Reads the schema of the database `conn` is connected to.
@@ -80,6 +90,17 @@ pub async fn snapshot(conn: &mut Connection) -> Result<Schema> {
     }
     .map_err(|e| Error::CheckFailed(format!("cannot read the schema: {e}")))?;
     Ok(Schema { lines })
+}
+
+/// INVALID indexes (`name on table`) of the database `conn` is connected to:
+/// only PostgreSQL leaves them (a failed `CREATE INDEX CONCURRENTLY`).
+pub async fn invalid_indexes(conn: &mut Connection) -> Result<Vec<String>> {
+    match conn {
+        #[cfg(feature = "postgres")]
+        Connection::Postgres(c) => Ok(crate::driver::postgres::invalid_indexes(c).await?),
+        #[allow(unreachable_patterns)]
+        _ => Ok(Vec::new()),
+    }
 }
 
 /// Collapses whitespace runs to one space, for SQL text in snapshots.
@@ -122,5 +143,16 @@ mod tests {
         assert_eq!(a.changes(&b), vec!["+   index t_a (a)"]);
         assert!(Schema::default().changes(&a).iter().all(|l| l.len() > 2));
         assert_eq!(b.tables(), vec!["t"]);
+    }
+
+    #[test]
+    fn invalid_indexes_are_the_index_lines_marked_invalid() {
+        let s = Schema::from_text(
+            "table t\n  column invalid INTEGER NULL\n  index t_a on t (a)\n  index t_b on t (b) unique invalid\n",
+        );
+        assert_eq!(
+            s.invalid_indexes(),
+            vec!["index t_b on t (b) unique invalid"]
+        );
     }
 }

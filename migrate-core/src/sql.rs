@@ -115,9 +115,64 @@ pub fn one_line(sql: &str, max: usize) -> String {
     }
 }
 
+/// The tables a statement names, by a plain scan: the identifier after
+/// `TABLE`, `ON`, `INTO`, `UPDATE`, `FROM` or `JOIN` (skipping `IF [NOT]
+/// EXISTS`, `ONLY`), quotes removed, schema kept. Good enough to ask the
+/// server who holds locks on them; not a parser.
+///
+/// ```
+/// let t = migrate_core::sql::relations("ALTER TABLE IF EXISTS \"Shop\".orders ADD COLUMN x INT");
+/// assert_eq!(t, vec!["\"Shop\".orders"]);
+/// ```
+pub fn relations(sql: &str) -> Vec<String> {
+    const BEFORE: [&str; 6] = ["TABLE", "ON", "INTO", "UPDATE", "FROM", "JOIN"];
+    const SKIP: [&str; 4] = ["IF", "NOT", "EXISTS", "ONLY"];
+    let words: Vec<&str> = sql
+        .split(|c: char| c.is_whitespace() || c == '(' || c == ')' || c == ',' || c == ';')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut out: Vec<String> = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        if !BEFORE.iter().any(|k| w.eq_ignore_ascii_case(k)) {
+            continue;
+        }
+        let Some(name) = words[i + 1..]
+            .iter()
+            .find(|n| !SKIP.iter().any(|k| n.eq_ignore_ascii_case(k)))
+        else {
+            continue;
+        };
+        let plain = name.replace('`', "");
+        let is_ident = plain
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '.' || c == '"' || c == '$');
+        if is_ident && !plain.is_empty() && !out.contains(&plain) {
+            out.push(plain);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use super::split;
+    use super::{relations, split};
+
+    #[test]
+    fn relations_are_the_names_after_table_keywords() {
+        assert_eq!(
+            relations("CREATE UNIQUE INDEX CONCURRENTLY i ON items (v)"),
+            vec!["items"]
+        );
+        assert_eq!(
+            relations("INSERT INTO a SELECT * FROM b JOIN `c` ON b.id = c.id"),
+            vec!["a", "b", "c", "b.id"]
+        );
+        assert_eq!(
+            relations("LOCK TABLE t IN ACCESS EXCLUSIVE MODE"),
+            vec!["t"]
+        );
+        assert!(relations("SELECT 1").is_empty());
+    }
 
     #[test]
     fn splits_plain_statements() {

@@ -79,12 +79,28 @@ impl Target {
         } else {
             let t = Instant::now();
             checks.push(match crate::schema::snapshot(self.conn()).await {
-                Ok(s) => timed(
-                    "schema".into(),
-                    t,
-                    true,
-                    format!("readable: {} tables", s.tables().len()),
-                ),
+                Ok(s) => {
+                    let invalid = s.invalid_indexes();
+                    if invalid.is_empty() {
+                        timed(
+                            "schema".into(),
+                            t,
+                            true,
+                            format!("readable: {} tables", s.tables().len()),
+                        )
+                    } else {
+                        timed(
+                            "schema".into(),
+                            t,
+                            false,
+                            format!(
+                                "{} INVALID index(es) left by a failed CREATE INDEX CONCURRENTLY: {}; drop them (DROP INDEX CONCURRENTLY) and create them again",
+                                invalid.len(),
+                                invalid.join("; ")
+                            ),
+                        )
+                    }
+                }
                 Err(e) => timed("schema".into(), t, false, e.to_string()),
             });
         }

@@ -137,7 +137,11 @@ async fn check_rehearsal(
             "no rehearsal was run: the staging database does not exist".into(),
         ));
     }
-    let mut s = ctx.migrator.connect(&staging, false).await?;
+    let mut s = ctx.migrator.connect(&staging, false).await.map_err(|e| {
+        refuse(format!(
+            "no rehearsal record could be read from staging ({e})"
+        ))
+    })?;
     let record = migrate_core::rehearsal::latest(s.db().conn_mut(), &prod.redacted()).await;
     s.close().await;
     let pending: Vec<String> = versions.iter().map(|v| display_version(*v)).collect();

@@ -11,19 +11,26 @@ use crate::Context;
 use crate::cli::PlanArgs;
 use crate::output::{Format, Tone};
 
-/// A scratch database: a copy of production (or empty), deleted on drop.
+/// A scratch database: a copy of production (or empty), deleted on drop
+/// when it is a SQLite file; on a server, the staging database.
 pub(crate) struct Scratch {
     pub url: DbUrl,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
-/// Makes a scratch SQLite copy of `prod` (`copy = false`: an empty one).
+/// Makes a scratch SQLite copy of `prod` (`copy = false`: an empty one). On
+/// a server the copy is the staging database, refreshed from production.
 pub(crate) async fn scratch(ctx: &Context, prod: &DbUrl, copy: bool) -> Result<Scratch> {
     if prod.backend() != Backend::Sqlite {
-        return Err(Error::Config(format!(
-            "`plan` and `check` need a scratch copy of the database; for {} they use the staging server, which this build does not support yet",
-            prod.backend().as_str()
-        )));
+        if !copy || !ctx.config.staging.clone {
+            return Err(Error::Config(format!(
+                "`plan` on {} runs the pending migrations on a fresh copy of production in the staging database: set STAGING_DATABASE_URL (or [staging] url) and keep [staging] clone = true",
+                prod.backend().as_str()
+            )));
+        }
+        let url = crate::commands::stage::staging_url(ctx)?;
+        migrate_core::stage::refresh(prod, &url, ctx.config.apply.connect_timeout).await?;
+        return Ok(Scratch { url, _dir: None });
     }
     let dir = tempfile::Builder::new()
         .prefix("cargo-migrate-scratch")
@@ -35,7 +42,10 @@ pub(crate) async fn scratch(ctx: &Context, prod: &DbUrl, copy: bool) -> Result<S
     if copy {
         migrate_core::stage::refresh(prod, &url, ctx.config.apply.connect_timeout).await?;
     }
-    Ok(Scratch { url, _dir: dir })
+    Ok(Scratch {
+        url,
+        _dir: Some(dir),
+    })
 }
 
 /// Runs the plan on a scratch database and returns what each migration ran.

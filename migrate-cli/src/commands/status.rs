@@ -13,17 +13,22 @@ pub async fn run(ctx: &Context) -> Result<u8> {
     let registry = ctx.migrator.registry()?;
     let url = ctx.database_url()?;
     let missing_file = url.sqlite_path().is_some_and(|p| !p.exists());
-    let (cmp, lock) = if missing_file {
+    let (cmp, lock, invalid_indexes) = if missing_file {
         (
             migrate_core::compare::compare(&registry.specs(), &[]),
             LockStatus::Free,
+            Vec::new(),
         )
     } else {
         let mut target = ctx.migrator.connect(&url, false).await?;
         let lock = target.lock_status().await?;
         let cmp = target.compare(&registry).await;
+        // A warning only: a catalog that cannot be read here is `verify`'s to report.
+        let invalid = migrate_core::schema::invalid_indexes(target.db().conn_mut())
+            .await
+            .unwrap_or_default();
         target.close().await;
-        (cmp?, lock)
+        (cmp?, lock, invalid)
     };
     let code = if cmp.is_up_to_date() { 0 } else { 4 };
     let out = &ctx.out;
@@ -52,6 +57,7 @@ pub async fn run(ctx: &Context) -> Result<u8> {
                     "location": e.location,
                 })
             }).collect::<Vec<_>>(),
+            "invalid_indexes": invalid_indexes,
             "summary": summary(&cmp),
             "exit_code": code,
         }));
@@ -181,6 +187,12 @@ pub async fn run(ctx: &Context) -> Result<u8> {
             out.paint("missing:", Tone::Warn),
             display_version(e.version),
             e.name
+        ));
+    }
+    for index in &invalid_indexes {
+        out.line(format!(
+            "{} index {index} is INVALID (left by a failed CREATE INDEX CONCURRENTLY): it is maintained on every write but never used.\n  Drop it with DROP INDEX CONCURRENTLY and create it again.",
+            out.paint("warning:", Tone::Warn),
         ));
     }
     let s = summary(&cmp);

@@ -206,6 +206,29 @@ impl Connection {
         }
     }
 
+    /// Who holds (PostgreSQL) or may hold (MariaDB/MySQL) the locks `sql`
+    /// timed out on, as a phrase for the error; `None` when the backend
+    /// cannot tell, nobody was found or the lookup failed, since it only adds
+    /// detail to an error already being reported.
+    pub async fn blockers(&mut self, sql: &str) -> Option<String> {
+        let (found, prefix) = match self {
+            #[cfg(feature = "postgres")]
+            Connection::Postgres(c) => (postgres::blockers(c, sql).await, "blocked by"),
+            #[cfg(feature = "mysql")]
+            Connection::MySql(c) => (
+                mysql::blockers(c, sql).await,
+                "sessions with an open transaction on this database (the server does not say which one holds the lock)",
+            ),
+            #[allow(unreachable_patterns)]
+            _ => {
+                let _ = sql;
+                (Ok::<_, sqlx::Error>(Vec::<String>::new()), "")
+            }
+        };
+        let found = found.ok().filter(|f| !f.is_empty())?;
+        Some(format!("{prefix} {}", found.join("; ")))
+    }
+
     /// Rewrites `?` placeholders for this backend (`$1`, `$2` on PostgreSQL).
     pub fn placeholders(&self, sql: &str) -> String {
         if self.backend() != Backend::Postgres {

@@ -107,6 +107,29 @@ pub fn is_lock_timeout(err: &sqlx::Error) -> bool {
     }
 }
 
+/// Other sessions with an open InnoDB transaction on this database, each as
+/// `pid N (user@host, command, transaction since T, query: ...)`: the
+/// candidates for a metadata or row lock a statement timed out on. MariaDB
+/// and MySQL do not say which session holds a metadata lock unless the
+/// `metadata_lock_info` plugin / `performance_schema` instrument is on, so
+/// these are the sessions that can, not proven holders.
+pub async fn blockers(
+    c: &mut MySqlConnection,
+    _sql: &str,
+) -> std::result::Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT CAST(CONCAT('pid ', p.ID, ' (', COALESCE(p.USER, ''), '@', COALESCE(p.HOST, ''), ', ', \
+                COALESCE(p.COMMAND, ''), ', transaction since ', t.trx_started, ', query: ', \
+                COALESCE(LEFT(p.INFO, 200), 'none running'), ')') AS CHAR) \
+         FROM information_schema.INNODB_TRX t \
+         JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id \
+         WHERE p.ID <> CONNECTION_ID() AND p.DB = DATABASE() \
+         ORDER BY p.ID",
+    )
+    .fetch_all(c)
+    .await
+}
+
 /// Quotes an identifier: `` `name` ``, inner backticks doubled.
 fn quote_ident(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))

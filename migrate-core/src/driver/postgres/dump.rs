@@ -296,8 +296,10 @@ async fn create_database(admin: &mut PgConnection, name: &str) -> Result<()> {
 
 /// Restores a `pg_dump -Fc` archive into `into`: a database that does not
 /// exist yet is created (and dropped again if the restore fails); an
-/// existing one is only replaced with `force`, in one transaction
-/// (`--clean --if-exists --single-transaction`), so a failure changes nothing.
+/// existing one is only replaced with `force`. `pg_restore --clean` would
+/// only drop the objects the archive holds (a table created after the backup
+/// would survive), so the archive is restored into a new database first and
+/// swapped in only once complete: a failure leaves the existing one as it was.
 pub async fn restore(path: &Path, into: &DbUrl, force: bool) -> Result<()> {
     let ep = Endpoint::of(into)?;
     let mut admin = maintenance(into).await?;
@@ -312,9 +314,20 @@ pub async fn restore(path: &Path, into: &DbUrl, force: bool) -> Result<()> {
             into.redacted()
         )));
     }
-    if !exists {
-        create_database(&mut admin, &ep.database).await?;
-    }
+    let target = if exists {
+        let suffix = format!("_restore_{}", std::process::id());
+        let keep = 63 - suffix.len();
+        let mut name: String = ep.database.chars().take(keep).collect();
+        while name.len() > keep {
+            name.pop();
+        }
+        name.push_str(&suffix);
+        drop_database(&mut admin, &name).await?;
+        name
+    } else {
+        ep.database.clone()
+    };
+    create_database(&mut admin, &target).await?;
     let mut cmd = ep.command("pg_restore")?;
     cmd.args([
         "--no-owner",
@@ -322,16 +335,40 @@ pub async fn restore(path: &Path, into: &DbUrl, force: bool) -> Result<()> {
         "--single-transaction",
         "--exit-on-error",
     ]);
-    if exists {
-        cmd.args(["--clean", "--if-exists"]);
+    // A later `dbname` keyword wins over the one in the connection string.
+    cmd.arg(format!(
+        "--dbname={} dbname={}",
+        ep.conninfo,
+        conninfo_value(&target)
+    ))
+    .arg(path);
+    let mut restored = run("pg_restore", &ep, cmd).await.map(drop);
+    if restored.is_ok() && exists {
+        restored = drop_database(&mut admin, &ep.database).await;
+        if restored.is_ok() {
+            let sql = format!(
+                "ALTER DATABASE {} RENAME TO {}",
+                quote_ident(&target),
+                quote_ident(&ep.database)
+            );
+            let renamed = admin.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(sql))).await;
+            let _ = admin.close().await;
+            // The restored copy is all there is now: keep it and say where.
+            return renamed.map(drop).map_err(|e| {
+                Error::msg(format!(
+                    "the backup was restored into `{target}`, but renaming it to `{}` failed: {e}; rename it by hand with `ALTER DATABASE {} RENAME TO {}`",
+                    ep.database,
+                    quote_ident(&target),
+                    quote_ident(&ep.database)
+                ))
+            });
+        }
     }
-    cmd.arg(format!("--dbname={}", ep.conninfo)).arg(path);
-    let restored = run("pg_restore", &ep, cmd).await;
-    if restored.is_err() && !exists {
-        let _ = drop_database(&mut admin, &ep.database).await;
+    if restored.is_err() {
+        let _ = drop_database(&mut admin, &target).await;
     }
     let _ = admin.close().await;
-    restored.map(drop)
+    restored
 }
 
 /// Replaces the staging database with a copy of production:

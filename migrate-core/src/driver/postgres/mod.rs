@@ -17,7 +17,7 @@ use crate::{Error, Result};
 
 pub use dump::{backup_into, clone_into, restore};
 pub use lock::{AdvisoryLock, lock, lock_status};
-pub use schema::schema;
+pub use schema::{invalid_indexes, schema};
 
 /// The `application_name` of every session the runtime opens.
 const APPLICATION_NAME: &str = "cargo-migrate";
@@ -93,6 +93,37 @@ pub async fn set_timeouts(
 /// SQLSTATE 55P03 (`lock_not_available`): `lock_timeout` expired.
 pub fn is_lock_timeout(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.code().as_deref() == Some("55P03"))
+}
+
+/// Other sessions holding granted locks on the tables `sql` names, each as
+/// `pid N (application, state, since <xact start>, query: ...)`: who a
+/// statement that hit `lock_timeout` was waiting for. Run it outside the
+/// failed transaction (an aborted one refuses every query).
+pub async fn blockers(
+    c: &mut PgConnection,
+    sql: &str,
+) -> std::result::Result<Vec<String>, sqlx::Error> {
+    let names = crate::sql::relations(sql);
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    sqlx::query_scalar(
+        "SELECT format('pid %s (%s, %s, since %s, query: %s)', a.pid, \
+                       coalesce(nullif(a.application_name, ''), 'no application_name'), \
+                       coalesce(a.state, 'unknown state'), \
+                       coalesce(to_char(coalesce(a.xact_start, a.backend_start) AT TIME ZONE 'UTC', \
+                                        'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '?'), \
+                       left(regexp_replace(coalesce(a.query, ''), '\\s+', ' ', 'g'), 200)) \
+         FROM pg_stat_activity a \
+         WHERE a.pid <> pg_backend_pid() AND a.pid IN ( \
+             SELECT l.pid FROM pg_locks l \
+             WHERE l.granted AND l.relation IN ( \
+                 SELECT to_regclass(n) FROM unnest($1::text[]) n)) \
+         ORDER BY a.pid",
+    )
+    .bind(names)
+    .fetch_all(c)
+    .await
 }
 
 /// Quotes an identifier: `"name"`, inner quotes doubled.

@@ -162,6 +162,23 @@ async fn indexes(
     Ok(())
 }
 
+/// `index_name on table` for every INVALID index of the current schema (one
+/// catalog query, cheap enough for `status`).
+pub async fn invalid_indexes(
+    c: &mut PgConnection,
+) -> std::result::Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT i.relname::text || ' on ' || c.relname::text \
+         FROM pg_index x \
+         JOIN pg_class i ON i.oid = x.indexrelid \
+         JOIN pg_class c ON c.oid = x.indrelid \
+         WHERE NOT x.indisvalid AND {TABLES} \
+         ORDER BY 1"
+    )))
+    .fetch_all(&mut *c)
+    .await
+}
+
 /// `  trigger name on t: CREATE TRIGGER ...` for user triggers.
 async fn triggers(
     c: &mut PgConnection,
