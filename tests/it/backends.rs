@@ -15,8 +15,11 @@ use migrate_core::url::DbUrl;
 use crate::support::{Run, Sandbox, block_on};
 
 mod backup;
+mod faults;
 mod lifecycle;
 mod lock;
+mod parity;
+mod rehearsal;
 mod schema;
 mod sessions;
 mod staging;
@@ -256,6 +259,135 @@ impl TestDb {
         })
     }
 
+    /// "The database as it is", read from the catalog by the test (not the
+    /// runtime's snapshot): columns, indexes and constraints, the rows of every
+    /// user table as text, and the history rows without timing columns.
+    pub fn state(&self) -> Vec<String> {
+        let (catalog, tables_sql): (&[&str], &str) = match self.server {
+            Server::Postgres => (
+                &[
+                    "SELECT 'column ' || table_name || '.' || column_name || ' ' || data_type || ' ' \
+                     || is_nullable || ' ' || coalesce(column_default, '') \
+                     FROM information_schema.columns WHERE table_schema = current_schema() \
+                     ORDER BY table_name, ordinal_position",
+                    "SELECT 'index ' || indexdef FROM pg_indexes \
+                     WHERE schemaname = current_schema() ORDER BY indexname",
+                    "SELECT 'constraint ' || conrelid::regclass::text || ' ' || conname || ' ' \
+                     || pg_get_constraintdef(oid) FROM pg_constraint \
+                     WHERE connamespace = current_schema()::regnamespace ORDER BY 1",
+                ],
+                "SELECT table_name::text FROM information_schema.tables \
+                 WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' \
+                 AND table_name <> '_migrate_history' ORDER BY 1",
+            ),
+            Server::MySql => (
+                &[
+                    "SELECT CAST(CONCAT_WS(' ', 'column', CONCAT(TABLE_NAME, '.', COLUMN_NAME), \
+                     COLUMN_TYPE, IS_NULLABLE, COALESCE(COLUMN_DEFAULT, ''), EXTRA) AS CHAR) \
+                     FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() \
+                     ORDER BY TABLE_NAME, ORDINAL_POSITION",
+                    "SELECT CAST(CONCAT_WS(' ', 'index', TABLE_NAME, INDEX_NAME, NON_UNIQUE, \
+                     SEQ_IN_INDEX, COLUMN_NAME) AS CHAR) FROM information_schema.STATISTICS \
+                     WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
+                    "SELECT CAST(CONCAT_WS(' ', 'constraint', TABLE_NAME, CONSTRAINT_NAME, \
+                     COLUMN_NAME, COALESCE(REFERENCED_TABLE_NAME, ''), \
+                     COALESCE(REFERENCED_COLUMN_NAME, '')) AS CHAR) \
+                     FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = DATABASE() \
+                     ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION",
+                ],
+                "SELECT CAST(TABLE_NAME AS CHAR) FROM information_schema.TABLES \
+                 WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' \
+                 AND TABLE_NAME <> '_migrate_history' ORDER BY 1",
+            ),
+        };
+        block_on(async {
+            let mut c = self.connect().await;
+            let mut out = Vec::new();
+            for sql in catalog {
+                out.extend(strings(&mut c, sql).await);
+            }
+            for t in strings(&mut c, tables_sql).await {
+                let rows = match self.server {
+                    Server::Postgres => format!("SELECT t::text FROM \"{t}\" t ORDER BY 1"),
+                    Server::MySql => {
+                        let columns = strings(
+                            &mut c,
+                            &format!(
+                                "SELECT CAST(CONCAT('COALESCE(CAST(`', COLUMN_NAME, '` AS CHAR), ''NULL'')') AS CHAR) \
+                                 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() \
+                                 AND TABLE_NAME = '{t}' ORDER BY ORDINAL_POSITION"
+                            ),
+                        )
+                        .await;
+                        format!(
+                            "SELECT CAST(CONCAT_WS('|', {}) AS CHAR) FROM `{t}` ORDER BY 1",
+                            columns.join(", ")
+                        )
+                    }
+                };
+                out.extend(
+                    strings(&mut c, &rows)
+                        .await
+                        .into_iter()
+                        .map(|r| format!("{t}: {r}")),
+                );
+            }
+            let history = match self.server {
+                Server::Postgres => {
+                    "SELECT version::text || '|' || name || '|' || checksum || '|' || state \
+                     FROM _migrate_history ORDER BY version"
+                }
+                Server::MySql => {
+                    "SELECT CAST(CONCAT_WS('|', version, name, checksum, state) AS CHAR) \
+                     FROM _migrate_history ORDER BY version"
+                }
+            };
+            let exists = c
+                .fetch_optional_i64(&match self.server {
+                    Server::Postgres => "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = '_migrate_history'".to_string(),
+                    Server::MySql => "SELECT count(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '_migrate_history'".to_string(),
+                })
+                .await
+                .expect("look for the history table");
+            if exists.unwrap_or(0) > 0 {
+                out.extend(
+                    strings(&mut c, history)
+                        .await
+                        .into_iter()
+                        .map(|r| format!("history: {r}")),
+                );
+            }
+            c.close().await;
+            out
+        })
+    }
+
+    /// Whether a table named `name` exists in this database.
+    pub fn has_table(&self, name: &str) -> bool {
+        let sql = match self.server {
+            Server::Postgres => format!(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = '{name}'"
+            ),
+            Server::MySql => format!(
+                "SELECT count(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '{name}'"
+            ),
+        };
+        self.scalar(&sql) > 0
+    }
+
+    /// Whether an index named `name` exists in this database.
+    pub fn has_index(&self, name: &str) -> bool {
+        let sql = match self.server {
+            Server::Postgres => format!(
+                "SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname = '{name}'"
+            ),
+            Server::MySql => format!(
+                "SELECT count(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND INDEX_NAME = '{name}'"
+            ),
+        };
+        self.scalar(&sql) > 0
+    }
+
     /// The normalized schema snapshot.
     pub fn schema(&self) -> Vec<String> {
         block_on(async {
@@ -282,6 +414,13 @@ impl Drop for TestDb {
             eprintln!("note: could not drop the test database {}: {e}", self.name);
         }
     }
+}
+
+/// A query's first column as text.
+async fn strings(c: &mut Connection, sql: &str) -> Vec<String> {
+    c.fetch_strings(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
 /// `SELECT` returning one integer, on the database at `url`.

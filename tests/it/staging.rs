@@ -110,20 +110,25 @@ fn schema_changes_must_match_the_blessed_snapshot() {
     sb.run(&["stage", "--bless"]).expect(0);
     let snapshot = sb.path().join("schema.sqlite.snapshot");
     let text = std::fs::read_to_string(&snapshot).unwrap();
-    assert!(text.contains("  column full_name TEXT NOT NULL"), "{text}");
+    assert!(
+        text.contains("  column full_name VARCHAR(255) NOT NULL"),
+        "{text}"
+    );
     sb.run(&["stage"]).expect(0);
     // Someone's schema change that is not in the committed snapshot:
     std::fs::write(&snapshot, text.replace("full_name", "display_name")).unwrap();
     let r = sb.run(&["stage"]);
     r.expect(1);
     assert!(
-        r.stdout.contains("-  column display_name TEXT NOT NULL")
+        r.stdout
+            .contains("-  column display_name VARCHAR(255) NOT NULL")
             || r.stdout.contains("-  column display_name"),
         "{}",
         r.stdout
     );
     assert!(
-        r.stdout.contains("+  column full_name TEXT NOT NULL"),
+        r.stdout
+            .contains("+  column full_name VARCHAR(255) NOT NULL"),
         "unified diff: {}",
         r.stdout
     );

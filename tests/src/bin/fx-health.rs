@@ -1,5 +1,5 @@
 //! Runner whose health check fails once the second migration is applied.
-use migrate_core::{Db, Error, Result, health_check, migration};
+use migrate_core::{Db, Dialect, Error, Result, health_check, migration};
 
 /// Creates t.
 #[migration(20240601_000001, reversible)]
@@ -25,7 +25,11 @@ async fn add_flag(db: &mut Db) -> Result<()> {
 }
 
 async fn add_flag_down(db: &mut Db) -> Result<()> {
-    db.execute("DROP INDEX t_flag_idx").await?;
+    let sql = match db.dialect() {
+        Dialect::MySql => "DROP INDEX t_flag_idx ON t",
+        Dialect::Sqlite | Dialect::Postgres => "DROP INDEX t_flag_idx",
+    };
+    db.execute(sql).await?;
     db.execute("ALTER TABLE t DROP COLUMN flag").await?;
     Ok(())
 }
@@ -45,9 +49,18 @@ async fn rows_have_values(db: &mut Db) -> Result<()> {
 /// The application cannot handle the `flag` column.
 #[health_check]
 async fn no_flag_column(db: &mut Db) -> Result<()> {
-    let n = db
-        .fetch_i64("SELECT count(*) FROM pragma_table_info('t') WHERE name = 'flag'")
-        .await?;
+    let sql = match db.dialect() {
+        Dialect::Sqlite => "SELECT count(*) FROM pragma_table_info('t') WHERE name = 'flag'",
+        Dialect::Postgres => {
+            "SELECT count(*) FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name = 't' AND column_name = 'flag'"
+        }
+        Dialect::MySql => {
+            "SELECT count(*) FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 't' AND COLUMN_NAME = 'flag'"
+        }
+    };
+    let n = db.fetch_i64(sql).await?;
     if n > 0 {
         return Err(Error::msg(
             "t.flag exists: the deployed application breaks on it",
