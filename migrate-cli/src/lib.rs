@@ -43,6 +43,7 @@ where
             return ExitCode::from(code);
         }
     };
+    init_tracing();
     let out = Output::new(cli.global.format);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -128,4 +129,34 @@ async fn dispatch(cli: Cli, out: &Output) -> Result<u8> {
         Command::Verify => commands::verify::run(&ctx).await,
         Command::Deploy(args) => commands::deploy::run(&ctx, &args).await,
     }
+}
+
+/// Logs to stderr when `RUST_LOG` is set, filtered by target the way
+/// `RUST_LOG` usually is (`migrate=debug`, `migrate::lock=info,sqlx=warn`);
+/// every event of this tool has a `migrate::…` target. Without `RUST_LOG`
+/// nothing is installed, so logging costs nothing.
+fn init_tracing() {
+    let Ok(spec) = std::env::var("RUST_LOG") else {
+        return;
+    };
+    let targets = match spec.parse::<tracing_subscriber::filter::Targets>() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("warning: RUST_LOG=`{spec}` is not a valid filter ({e}); logging stays off");
+            return;
+        }
+    };
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(
+                    std::io::IsTerminal::is_terminal(&std::io::stderr())
+                        && std::env::var_os("NO_COLOR").is_none(),
+                ),
+        )
+        .with(targets)
+        .try_init();
 }

@@ -157,6 +157,31 @@ impl Target {
         opts: &ApplyOptions,
         on_event: &mut dyn FnMut(Event<'_>),
     ) -> Result<Applied> {
+        use tracing::Instrument;
+        let span = tracing::info_span!(target: "migrate::apply", "migration", version = m.version, name = m.name);
+        let result = self
+            .apply_one_inner(m, opts, on_event)
+            .instrument(span.clone())
+            .await;
+        span.in_scope(|| match &result {
+            Ok(a) => tracing::info!(
+                target: "migrate::apply",
+                duration_ms = a.duration.as_millis() as u64,
+                retries = a.retries,
+                statements = a.statements.len(),
+                "applied"
+            ),
+            Err(e) => tracing::warn!(target: "migrate::apply", error = %crate::url::redact(&e.to_string()), "failed"),
+        });
+        result
+    }
+
+    async fn apply_one_inner(
+        &mut self,
+        m: &'static Migration,
+        opts: &ApplyOptions,
+        on_event: &mut dyn FnMut(Event<'_>),
+    ) -> Result<Applied> {
         let started = Instant::now();
         let (lock_timeout, statement_timeout, retries) = (
             self.options.lock_timeout,
@@ -195,6 +220,7 @@ impl Target {
                     Err(e) if e.is_lock_timeout() && attempt < retries => {
                         attempt += 1;
                         let wait = backoff(attempt);
+                        tracing::info!(target: "migrate::apply", attempt, wait_ms = wait.as_millis() as u64, "lock timeout, retrying the migration");
                         on_event(Event::Retry {
                             migration: m,
                             attempt,
@@ -233,9 +259,11 @@ impl Target {
                 if m.transaction {
                     self.conn().begin().await?;
                 }
+                self.db.in_transaction = m.transaction;
                 (m.up)(&mut self.db).await
             }
             .await;
+            self.db.in_transaction = false;
             attempt = self.db.take_statement_retries();
             match result {
                 Ok(()) => {
@@ -343,6 +371,7 @@ impl Target {
             lock_timeout: self.db.conn().is_lock_timeout(&e),
             source: e,
         })?;
+        self.db.in_transaction = true;
         let body = async {
             (m.up)(&mut self.db).await?;
             failpoint::hit("apply.in_transaction");
@@ -352,6 +381,7 @@ impl Target {
             self.db.conn().commit().await.map_err(Error::from)
         }
         .await;
+        self.db.in_transaction = false;
         if body.is_err() {
             let _ = self.conn().rollback().await;
         }
@@ -387,6 +417,7 @@ pub(crate) async fn run_down(target: &mut Target, m: &'static Migration) -> Resu
     };
     if m.transaction {
         target.conn().begin().await?;
+        target.db.in_transaction = true;
         let body = async {
             down(&mut target.db).await?;
             failpoint::hit("rollback.in_transaction");
@@ -394,6 +425,7 @@ pub(crate) async fn run_down(target: &mut Target, m: &'static Migration) -> Resu
             target.db.conn().commit().await.map_err(Error::from)
         }
         .await;
+        target.db.in_transaction = false;
         if let Err(e) = body {
             let _ = target.conn().rollback().await;
             return Err(fail(

@@ -163,6 +163,7 @@ pub async fn take(target: &mut Target, dir: &Path) -> Result<Manifest> {
             verification,
         };
         write_manifest(dir, &manifest)?;
+        tracing::info!(target: "migrate::backup", id = %manifest.id, bytes = manifest.size, duration_ms = manifest.duration_ms, verification = %manifest.verification, "backup taken");
         Ok(manifest)
     }
     .await;

@@ -47,6 +47,9 @@ pub struct Db {
     pub(crate) statement_retries: u32,
     /// Retries spent so far.
     pub(crate) retries_used: u32,
+    /// Whether the migration runs inside a transaction the runtime opened
+    /// (the online helpers that need their own transactions refuse then).
+    pub(crate) in_transaction: bool,
 }
 
 impl Db {
@@ -57,6 +60,7 @@ impl Db {
             raw_access: false,
             statement_retries: 0,
             retries_used: 0,
+            in_transaction: false,
         }
     }
 
@@ -73,9 +77,17 @@ impl Db {
         loop {
             match self.conn.execute(sql).await {
                 Ok(rows) => {
+                    let duration = started.elapsed();
+                    tracing::debug!(
+                        target: "migrate::statement",
+                        duration_ms = duration.as_secs_f64() * 1000.0,
+                        rows,
+                        sql = %crate::sql::one_line(sql, 200),
+                        "statement done"
+                    );
                     self.record.push(Statement {
                         sql: sql.to_string(),
-                        duration: started.elapsed(),
+                        duration,
                         rows_affected: rows,
                     });
                     return Ok(rows);
@@ -84,6 +96,7 @@ impl Db {
                 Err(e) if attempt < self.statement_retries && self.conn.is_lock_timeout(&e) => {
                     attempt += 1;
                     self.retries_used += 1;
+                    tracing::info!(target: "migrate::statement", attempt, sql = %crate::sql::one_line(sql, 200), "lock timeout, retrying the statement");
                     tokio::time::sleep(crate::apply::backoff(attempt)).await;
                 }
                 Err(e) => return Err(self.statement_error(sql, e)),
@@ -186,6 +199,11 @@ impl Db {
     pub(crate) fn take_record(&mut self) -> (Vec<Statement>, bool) {
         let raw = std::mem::take(&mut self.raw_access);
         (std::mem::take(&mut self.record), raw)
+    }
+
+    /// The record, for helpers that summarize their own statements.
+    pub(crate) fn record_mut(&mut self) -> &mut Vec<Statement> {
+        &mut self.record
     }
 
     /// The connection, for the runtime's own (unrecorded) statements.

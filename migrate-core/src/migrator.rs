@@ -160,6 +160,7 @@ impl Target {
     /// Takes the migrator lock, waiting at most `lock_wait`.
     pub async fn lock(&mut self) -> Result<LockGuard> {
         crate::failpoint::hit("lock.before");
+        tracing::debug!(target: "migrate::lock", database = %self.url, wait_limit_ms = self.options.lock_wait.as_millis() as u64, "taking the migrator lock");
         let wait = self.options.lock_wait;
         let guard = match self.url.backend() {
             Backend::Sqlite => match self.url.sqlite_path() {
@@ -186,6 +187,7 @@ impl Target {
             }
         };
         crate::failpoint::hit("lock.after");
+        tracing::info!(target: "migrate::lock", database = %self.url, waited_ms = guard.waited().as_millis() as u64, "migrator lock acquired");
         Ok(guard)
     }
 

@@ -118,6 +118,7 @@ impl Target {
             crate::failpoint::hit("rollback.before_migration");
             on_event(Event::RollingBack(m));
             let duration = run_down(self, m).await?;
+            tracing::info!(target: "migrate::rollback", version = m.version, name = m.name, duration_ms = duration.as_millis() as u64, "rolled back");
             on_event(Event::RolledBack {
                 migration: m,
                 duration,

@@ -150,6 +150,13 @@ impl Target {
                 Err(e) => timed(name, t, false, crate::url::redact(&e.to_string())),
             });
         }
+        for c in &checks {
+            if c.ok {
+                tracing::info!(target: "migrate::verify", check = %c.name, duration_ms = c.duration_ms, detail = %c.detail, "check passed");
+            } else {
+                tracing::warn!(target: "migrate::verify", check = %c.name, duration_ms = c.duration_ms, detail = %c.detail, "check failed");
+            }
+        }
         Ok(VerifyReport { checks })
     }
 

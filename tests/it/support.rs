@@ -241,10 +241,9 @@ pub fn wait_for_line(child: &mut Child, needle: &str, timeout: Duration) -> Stri
     let stderr = child.stderr.take().expect("stderr piped");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
+        // Keep draining after the reader is gone, so the child never dies of a closed pipe.
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
+            let _ = tx.send(line);
         }
     });
     let start = Instant::now();

@@ -385,3 +385,44 @@ fn plan_and_stage_never_touch_production() {
         "production is byte-for-byte unchanged"
     );
 }
+
+#[test]
+fn rust_log_shows_lock_waits_and_statement_durations() {
+    let sb = Sandbox::new(bin!("fx-shop"));
+    let mut holder = sb.cmd_with(&sb.runner, &["apply", "--to", "20240101_000001"]);
+    holder
+        .env("MIGRATE_FAILPOINT", "lock.after:sleep(800)")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let mut holder = holder.spawn().unwrap();
+    crate::support::wait_for_line(&mut holder, "failpoint lock.after", Duration::from_secs(30));
+    let r = sb.run_with_env(&["apply"], &[("RUST_LOG", "migrate=debug")]);
+    r.expect(0);
+    assert!(holder.wait().unwrap().success());
+    assert!(
+        r.stderr.contains("taking the migrator lock"),
+        "{}",
+        r.stderr
+    );
+    let waited: u64 = r
+        .stderr
+        .lines()
+        .find(|l| l.contains("migrator lock acquired"))
+        .and_then(|l| l.split("waited_ms=").nth(1))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no lock wait logged: {}", r.stderr));
+    assert!(
+        waited >= 100,
+        "the lock wait is logged with its duration ({waited} ms)"
+    );
+    assert!(
+        r.stderr.contains("statement done duration_ms=")
+            && r.stderr.contains("sql=CREATE TABLE orders"),
+        "{}",
+        r.stderr
+    );
+    // Without RUST_LOG nothing is logged.
+    let quiet = sb.run(&["status"]);
+    assert!(!quiet.stderr.contains("migrate::"), "{}", quiet.stderr);
+}
