@@ -12,6 +12,8 @@ pub mod mysql;
 pub mod postgres;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod tool;
 
 /// An open connection to one of the enabled backends.
 #[derive(Debug)]

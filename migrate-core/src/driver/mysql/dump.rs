@@ -17,6 +17,7 @@ use sqlx::mysql::MySqlConnection;
 use tokio::process::Command;
 
 use super::{options, quote_ident};
+use crate::driver::tool::{self, find_on_path, percent_decode};
 use crate::url::DbUrl;
 use crate::{Error, Result};
 
@@ -109,27 +110,6 @@ fn option_value(v: &str) -> String {
     format!("\"{escaped}\"")
 }
 
-/// Decodes `%XX` escapes, as drivers do with the password of a URL.
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
-        {
-            out.push((h * 16 + l) as u8);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// A folder only this user can enter, holding the option file; removed on drop.
 struct Credentials {
     dir: PathBuf,
@@ -211,14 +191,6 @@ impl Drop for Credentials {
     }
 }
 
-/// The first `name` on `PATH`.
-fn find_on_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
-}
-
 /// The first of `names` installed, e.g. `mariadb-dump` else `mysqldump`.
 fn find_tool(names: [&'static str; 2]) -> Result<(&'static str, PathBuf)> {
     names
@@ -237,15 +209,8 @@ fn find_tool(names: [&'static str; 2]) -> Result<(&'static str, PathBuf)> {
 /// killed on drop in any case, with no stdin.
 fn tool_command(names: [&'static str; 2], creds: &Credentials) -> Result<(&'static str, Command)> {
     let (name, path) = find_tool(names)?;
-    let mut cmd = match find_on_path("setpriv") {
-        Some(setpriv) => {
-            let mut c = Command::new(setpriv);
-            c.args(["--pdeathsig", "KILL", "--"]).arg(path);
-            c
-        }
-        None => Command::new(path),
-    };
-    cmd.arg(creds.arg()).kill_on_drop(true).stdin(Stdio::null());
+    let mut cmd = tool::command(&path);
+    cmd.arg(creds.arg());
     Ok((name, cmd))
 }
 

@@ -4,7 +4,7 @@
 //! under `setpriv --pdeathsig KILL` where available so they die with the
 //! runner, and are killed when their future is dropped.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 
 use sqlx::Connection as _;
@@ -13,6 +13,7 @@ use sqlx::postgres::{PgConnection, PgSslMode};
 use tokio::process::Command;
 
 use super::{options, quote_ident};
+use crate::driver::tool::{self, find_on_path, percent_decode};
 use crate::url::DbUrl;
 use crate::{Error, Result};
 
@@ -93,35 +94,6 @@ fn conninfo_value(v: &str) -> String {
     format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
-/// Decodes `%XX` escapes, as drivers do with the password of a URL.
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
-        {
-            out.push((h * 16 + l) as u8);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// The first `name` on `PATH`.
-fn find_on_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
-}
-
 /// A command for client tool `name`, under `setpriv --pdeathsig KILL` when
 /// util-linux has it (the tool then dies with the runner even on SIGKILL),
 /// killed on drop in any case, with no stdin.
@@ -131,16 +103,7 @@ fn tool_command(name: &'static str) -> Result<Command> {
             "`{name}` is not installed or not on PATH; install the PostgreSQL client tools (package postgresql-client) of the server's major version or newer"
         ))
     })?;
-    let mut cmd = match find_on_path("setpriv") {
-        Some(setpriv) => {
-            let mut c = Command::new(setpriv);
-            c.args(["--pdeathsig", "KILL", "--"]).arg(path);
-            c
-        }
-        None => Command::new(path),
-    };
-    cmd.kill_on_drop(true).stdin(Stdio::null());
-    Ok(cmd)
+    Ok(tool::command(&path))
 }
 
 /// Turns a finished tool into `Ok(stdout)` or an error naming the tool and

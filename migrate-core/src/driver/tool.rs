@@ -1,0 +1,63 @@
+//! What the server backends share to run their client tools (`pg_dump`,
+//! `mariadb-dump`, …): finding them, and starting them so they die with the
+//! runner.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use tokio::process::Command;
+
+/// Decodes `%XX` escapes, as drivers do with the password of a URL.
+pub(crate) fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The first `name` on `PATH`.
+pub(crate) fn find_on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+/// A command for the tool at `path`, under `setpriv --pdeathsig KILL` when
+/// util-linux has it (the tool then dies with the runner even on SIGKILL),
+/// killed on drop in any case, with no stdin.
+pub(crate) fn command(path: &Path) -> Command {
+    let mut cmd = match find_on_path("setpriv") {
+        Some(setpriv) => {
+            let mut c = Command::new(setpriv);
+            c.args(["--pdeathsig", "KILL", "--"]).arg(path);
+            c
+        }
+        None => Command::new(path),
+    };
+    cmd.kill_on_drop(true).stdin(Stdio::null());
+    cmd
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_decode;
+
+    #[test]
+    fn decodes_percent_escapes() {
+        assert_eq!(percent_decode("p%40ss%2Fw%zz"), "p@ss/w%zz");
+    }
+}
