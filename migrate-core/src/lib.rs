@@ -38,6 +38,7 @@ pub mod history;
 pub mod lock;
 mod migration;
 mod migrator;
+pub mod online;
 pub mod queries;
 pub mod registry;
 pub mod rehearsal;
