@@ -35,6 +35,7 @@ pub mod driver;
 mod error;
 pub mod failpoint;
 pub mod history;
+pub mod lint;
 pub mod lock;
 mod migration;
 mod migrator;

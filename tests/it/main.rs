@@ -2,6 +2,7 @@
 
 mod backends;
 mod core;
+mod lint;
 mod staging;
 mod subcommand;
 mod support;

@@ -1,0 +1,184 @@
+//! The statement lint end to end: `plan` and `stage` fail on findings,
+//! show allowances with their reasons, and never touch production.
+
+use crate::bin;
+use crate::support::Sandbox;
+
+/// A sandbox with the base migration applied, so later ones alter a table
+/// that has rows.
+fn with_base(runner: std::path::PathBuf) -> Sandbox {
+    let sb = Sandbox::with_config(runner, "");
+    sb.run(&["apply", "--to", "20240801_000001"]).expect(0);
+    sb
+}
+
+#[test]
+fn drop_column_in_an_expand_migration_fails_plan() {
+    let sb = with_base(bin!("fx-lint-drop"));
+    let r = sb.run(&["plan"]);
+    r.expect(1);
+    assert!(
+        r.stdout
+            .contains("ALTER TABLE users DROP COLUMN nickname  [lock: database write lock]")
+            && r.stdout
+                .contains("finding [destructive-in-expand] dropping column users.nickname")
+            && r.stdout.contains("phase = contract")
+            && r.stdout.contains("failed: 1 lint finding"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn plan_json_lists_statements_locks_findings_and_allowances() {
+    let sb = with_base(bin!("fx-lint-drop"));
+    let r = sb.run(&["plan", "--format", "json"]);
+    r.expect(1);
+    let doc = r.json();
+    assert_eq!(doc["ok"], false);
+    assert_eq!(doc["findings"], 1);
+    let m = &doc["migrations"][0];
+    assert_eq!(m["name"], "drop_nickname");
+    assert_eq!(
+        m["statements"][0]["sql"],
+        "ALTER TABLE users DROP COLUMN nickname"
+    );
+    assert_eq!(m["statements"][0]["lock"], "database write lock");
+    assert_eq!(m["statements"][0]["checked"], true);
+    assert_eq!(m["findings"][0]["rule"], "destructive-in-expand");
+    assert_eq!(m["findings"][0]["statement"], 0);
+    assert!(
+        m["findings"][0]["safe_alternative"]
+            .as_str()
+            .unwrap()
+            .contains("contract")
+    );
+    assert_eq!(m["allowances"].as_array().unwrap().len(), 0);
+    assert_eq!(m["fully_checked"], true);
+
+    let sb = with_base(bin!("fx-lint-allowed"));
+    let r = sb.run(&["plan", "--format", "json"]);
+    r.expect(0);
+    let doc = r.json();
+    assert_eq!(doc["ok"], true);
+    let drop = &doc["migrations"][0];
+    assert_eq!(drop["findings"].as_array().unwrap().len(), 0);
+    assert_eq!(drop["allowances"][0]["rule"], "destructive-in-expand");
+    assert_eq!(
+        drop["allowances"][0]["reason"],
+        "no released version reads nickname since 2.3"
+    );
+    let add = &doc["migrations"][1];
+    assert_eq!(add["statements"].as_array().unwrap().len(), 3);
+    assert_eq!(add["findings"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn plan_shows_allowances_with_their_reasons_in_every_format() {
+    let sb = with_base(bin!("fx-lint-allowed"));
+    let r = sb.run(&["plan"]);
+    r.expect(0);
+    assert!(
+        r.stdout.contains(
+            "allowed [destructive-in-expand] no released version reads nickname since 2.3"
+        ),
+        "{}",
+        r.stdout
+    );
+    let sql = sb.run(&["plan", "--format", "sql"]);
+    sql.expect(0);
+    assert!(
+        sql.stdout.contains(
+            "-- allowed [destructive-in-expand]: no released version reads nickname since 2.3\nALTER TABLE users DROP COLUMN nickname; -- lock: database write lock"
+        ),
+        "{}",
+        sql.stdout
+    );
+}
+
+#[test]
+fn plan_sql_format_shows_findings_as_comments() {
+    let sb = with_base(bin!("fx-lint-drop"));
+    let r = sb.run(&["plan", "--format", "sql"]);
+    r.expect(1);
+    assert!(
+        r.stdout
+            .contains("-- finding [destructive-in-expand]: dropping column users.nickname")
+            && r.stdout.contains("--   instead: keep the old object")
+            && r.stdout.contains("ALTER TABLE users DROP COLUMN nickname;"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn plan_with_findings_leaves_production_byte_for_byte_unchanged() {
+    let sb = with_base(bin!("fx-lint-drop"));
+    let before = std::fs::read(sb.db_path()).unwrap();
+    sb.run(&["plan", "--format", "json"]).expect(1);
+    sb.run(&["plan"]).expect(1);
+    assert_eq!(std::fs::read(sb.db_path()).unwrap(), before);
+}
+
+#[test]
+fn stage_fails_on_a_lint_finding() {
+    let sb = with_base(bin!("fx-lint-drop"));
+    let r = sb.run(&["stage"]);
+    r.expect(1);
+    assert!(
+        r.all()
+            .contains("lint [destructive-in-expand] in 20240801_000002 drop_nickname"),
+        "{}",
+        r.all()
+    );
+    let sb = with_base(bin!("fx-lint-allowed"));
+    sb.run(&["stage", "--bless"]).expect(0);
+}
+
+/// On PostgreSQL and MariaDB, through the backend harness: `plan` captures
+/// on the staging clone, fails on the DROP COLUMN, names the server's lock,
+/// and leaves production as it was.
+#[test]
+fn drop_column_in_an_expand_migration_fails_plan_on_servers() {
+    use crate::backends::{Server, mysql_db, pg_db};
+    for db in [pg_db(), mysql_db()].into_iter().flatten() {
+        let sb = Sandbox::new(bin!("fx-lint-drop"));
+        let staging = db.sibling();
+        let run = |args: &[&str]| {
+            let mut c = db.cmd(&sb, &sb.runner, args);
+            c.env("STAGING_DATABASE_URL", &staging.url)
+                .env("MIGRATE_STAGING_CLONE", "true");
+            let o = c.output().expect("run the runner");
+            crate::support::Run {
+                code: o.status.code().unwrap_or(-1),
+                stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+            }
+        };
+        run(&["apply", "--to", "20240801_000001"]).expect(0);
+        let before = db.state();
+        let r = run(&["plan", "--format", "json"]);
+        r.expect(1);
+        let doc = r.json();
+        let m = &doc["migrations"][0];
+        let rules: Vec<_> = m["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["rule"].as_str().unwrap())
+            .collect();
+        assert!(rules.contains(&"destructive-in-expand"), "{doc}");
+        let lock = m["statements"][0]["lock"].as_str().unwrap();
+        match db.server {
+            Server::Postgres => assert_eq!(lock, "ACCESS EXCLUSIVE"),
+            Server::MySql => {
+                assert!(
+                    lock.starts_with("ALGORITHM=DEFAULT, LOCK=DEFAULT"),
+                    "{lock}"
+                );
+                assert!(rules.contains(&"mysql-alter-without-algorithm"), "{doc}");
+            }
+        }
+        assert_eq!(db.state(), before, "plan never writes production");
+    }
+}
