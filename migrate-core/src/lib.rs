@@ -29,6 +29,7 @@ compile_error!("migrate-core needs at least one backend feature: `sqlite`, `post
 
 pub mod apply;
 pub mod backup;
+pub mod canary;
 pub mod compare;
 mod db;
 pub mod driver;

@@ -20,6 +20,8 @@ pub struct StageOptions {
     pub max_duration: Duration,
     /// Budget for each migration.
     pub max_migration_duration: Option<Duration>,
+    /// How long the canary may be blocked by one migration (`None`: no canary).
+    pub lock_budget: Option<Duration>,
 }
 
 /// How staging was refreshed.
@@ -72,6 +74,9 @@ pub struct Rehearsed {
     pub round_trip: RoundTrip,
     /// Over its own budget.
     pub over_budget: bool,
+    /// What the canary saw while the first up ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lock_impact: Option<crate::canary::CanaryReport>,
 }
 
 /// Everything a rehearsal measured and decided.
@@ -197,9 +202,37 @@ impl Target {
                 Error::msg(format!("version {version} is planned but not registered"))
             })?;
             on_event(Event::Started(m));
-            let applied = self.apply_one(m, &apply_opts, on_event).await?;
+            let canary = match opts.lock_budget {
+                Some(_) => Some(
+                    crate::canary::Canary::start(
+                        &self.url,
+                        current.tables(),
+                        Duration::from_millis(20),
+                    )
+                    .await?,
+                ),
+                None => None,
+            };
+            let applied = self.apply_one(m, &apply_opts, on_event).await;
+            let lock_impact = match canary {
+                Some(c) => Some(c.stop().await),
+                None => None,
+            };
+            let applied = applied?;
             on_event(Event::Finished(&applied));
             total += applied.duration;
+            if let (Some(budget), Some(impact)) = (opts.lock_budget, &lock_impact)
+                && impact.max_block_ms > budget.as_millis() as u64
+            {
+                failures.push(format!(
+                    "{} {} blocked the application's queries on `{}` for {} on staging, over the lock budget of {} (staging.lock_budget); take the lock for less time (online helpers such as create_index_concurrently, batched backfills)",
+                    m.display_version(),
+                    m.name,
+                    impact.table.as_deref().unwrap_or("?"),
+                    crate::human_duration(Duration::from_millis(impact.max_block_ms)),
+                    crate::human_duration(budget)
+                ));
+            }
             let after = snapshot(self.conn()).await?;
             let over_budget = opts
                 .max_migration_duration
@@ -239,6 +272,7 @@ impl Target {
                 applied,
                 round_trip,
                 over_budget,
+                lock_impact,
             });
             current = after;
         }

@@ -281,3 +281,26 @@ fn stage_json_has_every_check() {
     assert!(stage["max_duration_ms"].as_u64().unwrap() > 0);
     assert_eq!(doc["failures"].as_array().unwrap().len(), 0);
 }
+
+#[test]
+fn the_canary_measures_lock_impact_and_fails_over_the_lock_budget() {
+    let sb = Sandbox::with_config(bin!("fx-lock-hog"), "");
+    sb.run(&["apply", "--to", "20240801_000001"]).expect(0);
+    let r = sb.run_with_env(&["stage", "--format", "json"], &[("FX_HOLD_MS", "1500")]);
+    r.expect(1);
+    let doc = r.json();
+    let impact = doc["stage"]["migrations"][0]["lock_impact"]["max_block_ms"]
+        .as_u64()
+        .unwrap();
+    assert!(impact >= 1000, "the canary was blocked {impact} ms");
+    assert!(
+        doc["failures"].as_array().unwrap().iter().any(|f| f
+            .as_str()
+            .unwrap()
+            .contains("over the lock budget of 1.0 s")),
+        "{doc}"
+    );
+    let r = sb.run_with_env(&["stage"], &[("FX_HOLD_MS", "100")]);
+    r.expect(0);
+    assert!(r.stdout.contains("lock impact"), "{}", r.stdout);
+}

@@ -65,12 +65,15 @@ pub(crate) struct Rehearsal {
     pub warnings: Vec<String>,
     /// Staging/production row ratio when staging is smaller, for extrapolating durations.
     pub production_scale: Option<f64>,
+    /// Lint findings the migrations do not allow, one sentence each.
+    pub lint: Vec<String>,
 }
 
 impl Rehearsal {
     /// Every failed check, one sentence each.
     pub fn failures(&self) -> Vec<String> {
         let mut f = self.report.failures.clone();
+        f.extend(self.lint.iter().cloned());
         for q in self.queries.iter().filter(|q| q.is_break()) {
             f.push(format!(
                 "application query in {} no longer prepares after the migrations: {}\n  query: {}",
@@ -130,6 +133,7 @@ pub(crate) async fn rehearse(ctx: &Context, sel: &Selection, bless: bool) -> Res
             plan: plan_options(sel),
             max_duration: ctx.config.staging.max_duration,
             max_migration_duration: ctx.config.staging.max_migration_duration,
+            lock_budget: Some(ctx.config.staging.lock_budget),
         };
         let mut on_event = |e: Event<'_>| {
             if let Event::Started(m) = e {
@@ -179,12 +183,15 @@ pub(crate) async fn rehearse(ctx: &Context, sel: &Selection, bless: bool) -> Res
                 Err(e) => return Err(e.into()),
             }
         };
+        let applied: Vec<_> = report.migrations.iter().map(|m| m.applied.clone()).collect();
+        let lint = crate::commands::plan::lint(ctx, staging.backend(), &applied)?;
         let rehearsal = Rehearsal {
             report,
             queries,
             snapshot,
             warnings,
             production_scale,
+            lint: crate::commands::plan::finding_lines(&applied, &lint),
         };
         let record = Record {
             created_at: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
@@ -281,8 +288,18 @@ pub(crate) fn print(out: &Output, r: &Rehearsal) {
                 out.paint(&format!("round trip FAILED: {step} errored"), Tone::Bad)
             }
         };
+        let impact = m
+            .lock_impact
+            .as_ref()
+            .map(|c| {
+                format!(
+                    "lock impact {}   ",
+                    human_duration(Duration::from_millis(c.max_block_ms))
+                )
+            })
+            .unwrap_or_default();
         out.line(format!(
-            "          {}  {:<28} {:>8}   {trip}{}",
+            "          {}  {:<28} {:>8}   {impact}{trip}{}",
             display_version(m.applied.version),
             m.applied.name,
             human_duration(m.applied.duration),

@@ -227,3 +227,41 @@ fn apply_without_a_matching_rehearsal_is_refused_on_mysql() {
         apply_without_a_matching_rehearsal_is_refused(db);
     }
 }
+
+fn the_canary_fails_a_migration_holding_a_blocking_lock(db: TestDb) {
+    let r = Rehearsal::new(db, bin!("fx-lock-hog"), None);
+    r.run(&["apply", "--to", "20240801_000001"]).expect(0);
+    let out = r.run_env(&["stage", "--format", "json"], &[("FX_HOLD_MS", "1500")]);
+    out.expect(1);
+    let doc = out.json();
+    let impact = doc["stage"]["migrations"][0]["lock_impact"]["max_block_ms"]
+        .as_u64()
+        .unwrap();
+    assert!(impact >= 1000, "the canary was blocked {impact} ms: {doc}");
+    assert_eq!(doc["stage"]["migrations"][0]["lock_impact"]["table"], "t");
+    assert!(
+        doc["failures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f.as_str().unwrap().contains("over the lock budget")),
+        "{doc}"
+    );
+    let out = r.run_env(&["stage"], &[("FX_HOLD_MS", "50")]);
+    out.expect(0);
+    assert!(out.stdout.contains("lock impact"), "{}", out.stdout);
+}
+
+#[test]
+fn the_canary_fails_a_migration_holding_a_blocking_lock_on_postgres() {
+    if let Some(db) = pg_db() {
+        the_canary_fails_a_migration_holding_a_blocking_lock(db);
+    }
+}
+
+#[test]
+fn the_canary_fails_a_migration_holding_a_blocking_lock_on_mysql() {
+    if let Some(db) = mysql_db() {
+        the_canary_fails_a_migration_holding_a_blocking_lock(db);
+    }
+}
