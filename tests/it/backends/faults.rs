@@ -1037,6 +1037,48 @@ fn password_appears_nowhere(db: &TestDb, url: &str, password: &str) {
         c
     };
 
+    // A table locked by another session keeps the dump tool waiting (alive)
+    // while its argument list is read, however fast the dump would be.
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let (locked, is_locked) = std::sync::mpsc::channel::<()>();
+    let holder = std::thread::spawn({
+        let url = db.url.clone();
+        let server = db.server;
+        move || {
+            block_on(async {
+                let dburl = migrate_core::url::DbUrl::parse(&url).unwrap();
+                let mut c = migrate_core::driver::connect(&dburl, &Default::default())
+                    .await
+                    .unwrap();
+                c.execute("CREATE TABLE dump_blocker (id INTEGER)")
+                    .await
+                    .unwrap();
+                match server {
+                    Server::Postgres => {
+                        c.execute("BEGIN").await.unwrap();
+                        c.execute("LOCK TABLE dump_blocker IN ACCESS EXCLUSIVE MODE")
+                            .await
+                            .unwrap();
+                    }
+                    Server::MySql => {
+                        c.execute("LOCK TABLES dump_blocker WRITE").await.unwrap();
+                    }
+                }
+                locked.send(()).unwrap();
+                let _ = tokio::task::spawn_blocking(move || released.recv()).await;
+                let _ = c
+                    .execute(match server {
+                        Server::Postgres => "ROLLBACK",
+                        Server::MySql => "UNLOCK TABLES",
+                    })
+                    .await;
+                let _ = c.execute("DROP TABLE dump_blocker").await;
+                c.close().await;
+            })
+        }
+    });
+    is_locked.recv().expect("the blocker holds its lock");
+
     let mut cmd = with_url(&["apply"]);
     cmd.env("MIGRATE_FAILPOINT", "backup.dump_running:pause")
         .stdout(Stdio::null())
@@ -1050,6 +1092,8 @@ fn password_appears_nowhere(db: &TestDb, url: &str, password: &str) {
     let leaked = command_lines_mentioning(password);
     child.kill().expect("SIGKILL the runner");
     let _ = child.wait();
+    let _ = release.send(());
+    holder.join().expect("the blocker thread");
     assert!(!seen.contains(password), "{seen}");
     assert!(!dumps.is_empty(), "a dump tool runs at backup.dump_running");
     assert!(
