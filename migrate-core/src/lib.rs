@@ -47,6 +47,7 @@ pub mod rehearsal;
 pub mod rollback;
 pub mod schema;
 pub mod sql;
+pub mod testing;
 pub mod stage;
 pub mod url;
 pub mod verify;

@@ -209,3 +209,10 @@ async fn the_health_check_fails_on_an_order_without_customer() {
     );
     target.close().await;
 }
+
+/// The one-line reversibility check a team puts in its CI: every down
+/// undoes its up (the irreversible purge is skipped, by its declaration).
+#[test]
+fn every_migration_round_trips() {
+    migrate_core::testing::assert_round_trip();
+}
