@@ -362,3 +362,20 @@ fn help_lists_every_command_and_the_exit_codes() {
         format!("cargo migrate {}", env!("CARGO_PKG_VERSION"))
     );
 }
+
+#[test]
+fn completions_cover_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish"] {
+        let r = cargo_migrate_in(dir.path(), &["completions", shell]);
+        assert_eq!(r.code, 0, "{r:?}");
+        for command in ["init", "new", "status", "deploy", "rollback", "restore"] {
+            assert!(
+                r.stdout.contains(command),
+                "{shell} completions lack `{command}`"
+            );
+        }
+    }
+    let r = cargo_migrate_in(dir.path(), &["completions", "nosh"]);
+    assert_eq!(r.code, 2, "{r:?}");
+}

@@ -41,6 +41,16 @@ pub enum OuterCommand {
     Init(InitArgs),
     /// Add a migration file with a timestamp version, up and down stubs, and its `mod` line.
     New(NewArgs),
+    /// Print a shell completion script for `cargo-migrate` (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+}
+
+/// `completions` options.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// `init` options.
@@ -94,7 +104,7 @@ pub fn route(args: &[OsString]) -> Route {
         return Route::Outer;
     };
     match command.to_str() {
-        Some("init" | "new" | "help") => Route::Outer,
+        Some("init" | "new" | "completions" | "help") => Route::Outer,
         _ => Route::Forward {
             command: command.to_string_lossy().into_owned(),
         },
@@ -179,7 +189,7 @@ pub fn command() -> clap::Command {
         .cloned();
     let forwarded = runner
         .get_subcommands()
-        .filter(|s| !matches!(s.get_name(), "help" | "init" | "new"))
+        .filter(|s| !matches!(s.get_name(), "help" | "init" | "new" | "completions"))
         .enumerate()
         .map(|(i, s)| s.clone().display_order(i + 2))
         .collect::<Vec<_>>();

@@ -28,6 +28,19 @@ fn main() -> ExitCode {
                 let result = match &outer.command {
                     OuterCommand::Init(a) => init::run(a, &out),
                     OuterCommand::New(a) => new::run(a, outer.config.as_deref(), &out),
+                    OuterCommand::Completions(a) => {
+                        // Completes `cargo-migrate <TAB>`, every command of the runner included.
+                        let mut script = Vec::new();
+                        clap_complete::generate(
+                            a.shell,
+                            &mut args::command(),
+                            "cargo-migrate",
+                            &mut script,
+                        );
+                        // A closed pipe (`| head`) is not an error worth a message.
+                        let _ = std::io::stdout().write_all(&script);
+                        Ok(0)
+                    }
                 };
                 (outer.format, result)
             }
