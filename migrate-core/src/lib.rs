@@ -47,8 +47,8 @@ pub mod rehearsal;
 pub mod rollback;
 pub mod schema;
 pub mod sql;
-pub mod testing;
 pub mod stage;
+pub mod testing;
 pub mod url;
 pub mod verify;
 
