@@ -3,9 +3,11 @@
 //! runner.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::process::{Output, Stdio};
 
 use tokio::process::Command;
+
+use crate::{Error, Result};
 
 /// Decodes `%XX` escapes, as drivers do with the password of a URL.
 pub(crate) fn percent_decode(s: &str) -> String {
@@ -50,6 +52,40 @@ pub(crate) fn command(path: &Path) -> Command {
     };
     cmd.kill_on_drop(true).stdin(Stdio::null());
     cmd
+}
+
+/// Pipes `dump`'s stdout into `load`'s stdin and waits for both; returns
+/// the bytes copied and each tool's output (status and stderr), for the
+/// caller to judge. Both are spawned here; either failing to start is an error.
+pub(crate) async fn pipe(
+    mut dump: Command,
+    dump_name: &str,
+    mut load: Command,
+    load_name: &str,
+) -> Result<(std::io::Result<u64>, Output, Output)> {
+    dump.stdout(Stdio::piped()).stderr(Stdio::piped());
+    load.stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut dumping = dump
+        .spawn()
+        .map_err(|e| Error::msg(format!("cannot run {dump_name}: {e}")))?;
+    let mut loading = load
+        .spawn()
+        .map_err(|e| Error::msg(format!("cannot run {load_name}: {e}")))?;
+    let (from, to) = (dumping.stdout.take(), loading.stdin.take());
+    let copy = async move {
+        let (Some(mut from), Some(mut to)) = (from, to) else {
+            return Err(std::io::Error::other("the tools' pipes were not opened"));
+        };
+        // Dropping both ends on return closes the pipe, so the loader sees the end.
+        tokio::io::copy(&mut from, &mut to).await
+    };
+    let (copied, dumped, loaded) =
+        tokio::join!(copy, dumping.wait_with_output(), loading.wait_with_output());
+    let dumped = dumped.map_err(|e| Error::msg(format!("{dump_name} did not finish: {e}")))?;
+    let loaded = loaded.map_err(|e| Error::msg(format!("{load_name} did not finish: {e}")))?;
+    Ok((copied, dumped, loaded))
 }
 
 #[cfg(test)]

@@ -493,31 +493,10 @@ pub async fn clone_into(production: &DbUrl, staging: &DbUrl) -> Result<u64> {
     recreated?;
 
     let (src_creds, dst_creds) = (Credentials::write(&src)?, Credentials::write(&dst)?);
-    let (dump_name, mut dump) = dump_command(&src_creds, &src.database)?;
-    dump.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let (load_name, mut load) = load_command(&dst_creds, &dst.database)?;
-    load.stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut dumping = dump
-        .spawn()
-        .map_err(|e| Error::msg(format!("cannot run {dump_name}: {e}")))?;
-    let mut loading = load
-        .spawn()
-        .map_err(|e| Error::msg(format!("cannot run {load_name}: {e}")))?;
-    let (from, to) = (dumping.stdout.take(), loading.stdin.take());
-    let copy = async move {
-        let (Some(mut from), Some(mut to)) = (from, to) else {
-            return Err(std::io::Error::other("the tools' pipes were not opened"));
-        };
-        // Dropping both ends on return closes the pipe, so the client sees the end.
-        tokio::io::copy(&mut from, &mut to).await
-    };
-    let (copied, dumped, loaded) =
-        tokio::join!(copy, dumping.wait_with_output(), loading.wait_with_output());
-    let dumped = dumped.map_err(|e| Error::msg(format!("{dump_name} did not finish: {e}")))?;
+    let (dump_name, dump) = dump_command(&src_creds, &src.database)?;
+    let (load_name, load) = load_command(&dst_creds, &dst.database)?;
+    let (copied, dumped, loaded) = tool::pipe(dump, dump_name, load, load_name).await?;
     check(dump_name, &src, dumped)?;
-    let loaded = loaded.map_err(|e| Error::msg(format!("{load_name} did not finish: {e}")))?;
     check(load_name, &dst, loaded)?;
     Ok(copied?)
 }

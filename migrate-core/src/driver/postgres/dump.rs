@@ -374,34 +374,12 @@ pub async fn clone_into(production: &DbUrl, staging: &DbUrl) -> Result<u64> {
     let mut dump = src.command("pg_dump")?;
     dump.arg("--format=custom")
         .arg("--no-password")
-        .arg(format!("--dbname={}", src.conninfo))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .arg(format!("--dbname={}", src.conninfo));
     let mut load = dst.command("pg_restore")?;
     load.args(["--no-owner", "--no-password", "--exit-on-error"])
-        .arg(format!("--dbname={}", dst.conninfo))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut dumping = dump
-        .spawn()
-        .map_err(|e| Error::msg(format!("cannot run pg_dump: {e}")))?;
-    let mut loading = load
-        .spawn()
-        .map_err(|e| Error::msg(format!("cannot run pg_restore: {e}")))?;
-    let (from, to) = (dumping.stdout.take(), loading.stdin.take());
-    let copy = async move {
-        let (Some(mut from), Some(mut to)) = (from, to) else {
-            return Err(std::io::Error::other("the tools' pipes were not opened"));
-        };
-        // Dropping both ends on return closes the pipe, so pg_restore sees the end.
-        tokio::io::copy(&mut from, &mut to).await
-    };
-    let (copied, dumped, loaded) =
-        tokio::join!(copy, dumping.wait_with_output(), loading.wait_with_output());
-    let dumped = dumped.map_err(|e| Error::msg(format!("pg_dump did not finish: {e}")))?;
+        .arg(format!("--dbname={}", dst.conninfo));
+    let (copied, dumped, loaded) = tool::pipe(dump, "pg_dump", load, "pg_restore").await?;
     check("pg_dump", &src, dumped)?;
-    let loaded = loaded.map_err(|e| Error::msg(format!("pg_restore did not finish: {e}")))?;
     check("pg_restore", &dst, loaded)?;
     Ok(copied?)
 }
