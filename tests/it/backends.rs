@@ -18,6 +18,7 @@ mod backup;
 mod faults;
 mod lifecycle;
 mod lock;
+mod on;
 mod online;
 mod parity;
 mod rehearsal;
