@@ -54,6 +54,21 @@ pub(crate) fn command(path: &Path) -> Command {
     cmd
 }
 
+/// The error for client tool `name` that exited with `out`'s failing status:
+/// its status and what it printed on stderr, passed through `redact` first.
+pub(crate) fn failed(name: &str, out: &Output, redact: impl Fn(&str) -> String) -> Error {
+    let stderr = redact(&String::from_utf8_lossy(&out.stderr));
+    Error::msg(format!(
+        "{name} failed ({}){}",
+        out.status,
+        if stderr.is_empty() {
+            String::new()
+        } else {
+            format!(": {stderr}")
+        }
+    ))
+}
+
 /// Pipes `dump`'s stdout into `load`'s stdin and waits for both; returns
 /// the bytes copied and each tool's output (status and stderr), for the
 /// caller to judge. Both are spawned here; either failing to start is an error.

@@ -241,16 +241,7 @@ fn check(name: &str, ep: &Endpoint, out: std::process::Output) -> Result<()> {
     if out.status.success() {
         return Ok(());
     }
-    let stderr = ep.redact(&String::from_utf8_lossy(&out.stderr));
-    Err(Error::msg(format!(
-        "{name} failed ({}){}",
-        out.status,
-        if stderr.is_empty() {
-            String::new()
-        } else {
-            format!(": {stderr}")
-        }
-    )))
+    Err(tool::failed(name, &out, |s| ep.redact(s)))
 }
 
 /// What a dump file holds, and whether it ends with the completion trailer.

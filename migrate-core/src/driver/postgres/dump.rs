@@ -112,16 +112,7 @@ fn check(name: &str, ep: &Endpoint, out: std::process::Output) -> Result<String>
     if out.status.success() {
         return Ok(String::from_utf8_lossy(&out.stdout).into_owned());
     }
-    let stderr = ep.redact(&String::from_utf8_lossy(&out.stderr));
-    Err(Error::msg(format!(
-        "{name} failed ({}){}",
-        out.status,
-        if stderr.is_empty() {
-            String::new()
-        } else {
-            format!(": {stderr}")
-        }
-    )))
+    Err(tool::failed(name, &out, |s| ep.redact(s)))
 }
 
 async fn run(name: &'static str, ep: &Endpoint, mut cmd: Command) -> Result<String> {
