@@ -4,6 +4,6 @@
 # SQLite database (examples/shop/data/). Extra arguments go to `deploy`.
 set -euo pipefail
 root="$(cd "$(dirname "$0")" && pwd)"
-cargo build --quiet --manifest-path "$root/Cargo.toml" -p migrate-cli --bin cargo-migrate
+cargo build --quiet --manifest-path "$root/Cargo.toml" -p cargo-migrate --bin cargo-migrate
 cd "$root/examples/shop"
 exec "$root/target/debug/cargo-migrate" migrate deploy "$@"

@@ -37,15 +37,25 @@ pub enum Source {
 }
 
 impl Source {
-    /// The dependency's value in Cargo.toml.
+    /// The dependency's value in Cargo.toml for the crate in folder `krate`
+    /// (`migrate-core` or `migrate-cli`), whose published package name differs.
     fn dependency(&self, krate: &str) -> String {
+        let package = match krate {
+            "migrate-cli" => "cargo-migrate",
+            _ => "cargo-migrate-core",
+        };
         match self {
             Source::Path(dir) => format!(
-                "{{ path = {} }}",
+                "{{ package = \"{package}\", path = {} }}",
                 toml_string(&dir.join(krate).to_string_lossy())
             ),
-            Source::Git(url) => format!("{{ git = {} }}", toml_string(url)),
-            Source::Version(v) => toml_string(v),
+            Source::Git(url) => {
+                format!("{{ package = \"{package}\", git = {} }}", toml_string(url))
+            }
+            Source::Version(v) => format!(
+                "{{ package = \"{package}\", version = {} }}",
+                toml_string(v)
+            ),
         }
     }
 
@@ -497,7 +507,8 @@ mod tests {
         let text = |i: usize| files[i].1.as_str();
         assert!(
             text(0).contains("name = \"shop-migrations\"")
-                && text(0).contains("migrate-cli = \"0.1.0\"")
+                && text(0)
+                    .contains("migrate-cli = { package = \"cargo-migrate\", version = \"0.1.0\" }")
         );
         assert!(text(1).ends_with("\nmod m20241124_120000_init;\n"));
         assert!(
@@ -515,12 +526,12 @@ mod tests {
         let path = Source::Path(PathBuf::from("/src/cargo migrate"));
         assert_eq!(
             path.dependency("migrate-core"),
-            "{ path = \"/src/cargo migrate/migrate-core\" }"
+            "{ package = \"cargo-migrate-core\", path = \"/src/cargo migrate/migrate-core\" }"
         );
         let git = Source::Git("https://example.com/cargo-migrate.git".into());
         assert_eq!(
             git.dependency("migrate-cli"),
-            "{ git = \"https://example.com/cargo-migrate.git\" }"
+            "{ package = \"cargo-migrate\", git = \"https://example.com/cargo-migrate.git\" }"
         );
         for source in [path, git, Source::Version("0.1.0".into())] {
             let manifest: toml::Table = cargo_toml("migrations", &source)

@@ -8,8 +8,9 @@ use cargo_metadata::{DependencyKind, Metadata, MetadataCommand, Package, TargetK
 use migrate_cli::config::Config;
 use migrate_core::Error;
 
-/// The package every migrations package depends on for its runner.
-pub const RUNNER_CRATE: &str = "migrate-cli";
+/// The package every migrations package depends on for its runner (the
+/// package of `migrate_cli`, usually under the dependency key `migrate-cli`).
+pub const RUNNER_CRATE: &str = "cargo-migrate";
 
 /// The cargo binary to run: `$CARGO` when cargo started us, else `cargo`.
 pub fn cargo() -> OsString {
