@@ -57,6 +57,6 @@ pub mod __private;
 
 pub use db::{Db, Dialect, Statement};
 pub use error::{Error, Result, human_duration};
-pub use migrate_macros::{health_check, migration};
+pub use migrate_macros::{health_check, migration, test};
 pub use migration::{HealthCheck, Migration, Phase, display_version};
-pub use migrator::{Migrator, Options, Target};
+pub use migrator::{Database, Migrator, Options, Target};

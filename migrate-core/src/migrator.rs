@@ -14,6 +14,11 @@ use crate::registry::Registry;
 use crate::url::{Backend, DbUrl};
 use crate::{Db, Result};
 
+mod pool;
+
+pub use pool::Database;
+use pool::PoolHandle;
+
 /// Settings that shape how migrations are applied.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -53,6 +58,35 @@ impl Default for Options {
 /// println!("applied {} migrations", report.applied.len());
 /// # Ok(()) }
 /// ```
+///
+/// The application's own sqlx pool works as well ([`Database`] lists what
+/// `apply` accepts), and `Db::sqlite()` / `Db::postgres()` / `Db::mysql()`
+/// hand a migration the sqlx connection for its own queries:
+///
+/// ```rust,standalone_crate
+/// use migrate_core::{migration, Db, Migrator, Result};
+///
+/// #[migration(20241124_120000, irreversible = "example")]
+/// async fn create_users(db: &mut Db) -> Result<()> {
+///     db.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL)").await?;
+///     if let Some(conn) = db.sqlite() {
+///         sqlx::query("INSERT INTO users (email) VALUES (?)")
+///             .bind("admin@example.com")
+///             .execute(conn)
+///             .await?;
+///     }
+///     Ok(())
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
+/// let pool = sqlx::SqlitePool::connect("sqlite::memory:").await?;
+/// let report = Migrator::registered().apply(&pool).await?;
+/// assert_eq!(report.applied.len(), 1);
+/// let email: String = sqlx::query_scalar("SELECT email FROM users").fetch_one(&pool).await?;
+/// assert_eq!(email, "admin@example.com");
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Migrator {
     migrations: Vec<&'static Migration>,
@@ -89,13 +123,13 @@ impl Migrator {
         Target::connect(url, &self.options, create).await
     }
 
-    /// Applies every pending expand migration to `url`: takes the lock,
-    /// refuses on dirty or drifted history, and stops before contract
-    /// migrations. No staging or backup: that is the `deploy` workflow's job.
-    pub async fn apply(&self, url: &str) -> Result<ApplyReport> {
+    /// Applies every pending expand migration to `database` (a URL or a sqlx
+    /// pool, see [`Database`]): takes the lock, refuses on dirty or drifted
+    /// history, and stops before contract migrations. No staging or backup:
+    /// that is the `deploy` workflow's job.
+    pub async fn apply<'a>(&self, database: impl Into<Database<'a>>) -> Result<ApplyReport> {
         let registry = self.registry()?;
-        let url = DbUrl::parse(url)?;
-        let mut target = self.connect(&url, true).await?;
+        let mut target = Target::open(database.into(), &self.options).await?;
         let result = target
             .apply(&registry, &ApplyOptions::default(), &mut |_| {})
             .await;
@@ -111,6 +145,8 @@ pub struct Target {
     pub(crate) url: DbUrl,
     pub(crate) history: History,
     pub(crate) options: Options,
+    /// The application's pool, when the target was opened from one.
+    pub(crate) pool: Option<PoolHandle>,
 }
 
 impl Target {
@@ -130,6 +166,7 @@ impl Target {
             url: url.clone(),
             history,
             options: options.clone(),
+            pool: None,
         })
     }
 
@@ -163,6 +200,12 @@ impl Target {
         tracing::debug!(target: "migrate::lock", database = %self.url, wait_limit_ms = self.options.lock_wait.as_millis() as u64, "taking the migrator lock");
         let wait = self.options.lock_wait;
         let guard = match self.url.backend() {
+            _ if self.pool.is_some() && self.url.backend() != Backend::Sqlite => {
+                match self.lock_from_pool().await {
+                    Some(guard) => guard?,
+                    None => unreachable!("server pools lock through the pool"),
+                }
+            }
             Backend::Sqlite => match self.url.sqlite_path() {
                 Some(path) => {
                     let lock_path = crate::lock::lock_file_path(&path, self.history.table());
@@ -230,5 +273,7 @@ impl Target {
     /// Closes the connection.
     pub async fn close(self) {
         self.db.into_conn().close().await;
+        // A pool connection kept for an in-memory SQLite database goes back now.
+        drop(self.pool);
     }
 }

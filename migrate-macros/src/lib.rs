@@ -12,6 +12,8 @@ mod check;
 mod checksum;
 mod errors;
 mod expand;
+mod sql_check;
+mod test_attr;
 
 /// Registers an `async fn(&mut Db) -> Result<()>` as a database migration.
 ///
@@ -48,7 +50,7 @@ mod expand;
 /// | `down = path` | the down function of a reversible migration |
 /// | `transaction = false` | run outside a transaction (e.g. `CREATE INDEX CONCURRENTLY`); default `true` |
 /// | `phase = expand` or `phase = contract` | whether the deployed code keeps working (`expand`, the default) or the migration removes what old code needed (`contract`) |
-/// | `allow(rule_id = "reason", ...)` | lint findings accepted for this migration, each with its reason |
+/// | `allow(rule_id = "reason", ...)` | lint findings accepted for this migration, each with its reason; `allow(sql_syntax = "reason")` turns off the compile-time SQL check below |
 /// | `name = "..."` | the displayed name; default the function name |
 ///
 /// The first line of the doc comment is the migration's description. The
@@ -92,6 +94,28 @@ mod expand;
 /// # fn main() {}
 /// ```
 ///
+/// String literals passed to `db.execute(...)`, `execute_many`, `fetch_i64`,
+/// `fetch_optional_i64` and `fetch_strings` are parsed at compile time (SQL
+/// built with `format!`, `concat!` or a variable is not). A clear syntax
+/// error (a misspelt keyword, an unterminated string, a stray comma,
+/// unbalanced parentheses) is a compile error on the literal. A statement
+/// the parser merely does not know (`DO $$ ... $$`, `DROP INDEX
+/// CONCURRENTLY`, `PRAGMA`, vendor options) is never an error; should the
+/// check ever reject valid SQL, `allow(sql_syntax = "reason")` turns it off
+/// for that migration:
+///
+/// ```compile_fail
+/// use migrate_core::{migration, Db, Result};
+///
+/// #[migration(20241124_120000, reversible)]
+/// async fn create_users(db: &mut Db) -> Result<()> {
+///     db.execute("CRATE TABLE users (id BIGINT)").await?; // error: did you mean `CREATE`?
+///     Ok(())
+/// }
+/// # async fn create_users_down(db: &mut Db) -> Result<()> { Ok(()) }
+/// # fn main() {}
+/// ```
+///
 /// Versions are unique within a crate:
 ///
 /// ```compile_fail,E0428
@@ -129,4 +153,66 @@ pub fn migration(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn health_check(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::health_check(args.into(), item.into()).into()
+}
+
+/// Turns an `async fn` into a `#[test]` that runs on a fresh database with
+/// every registered migration applied, removed afterwards (also when the
+/// test panics).
+///
+/// ```
+/// use migrate_core::Db;
+/// use migrate_core::testing::TestDatabase;
+///
+/// #[migrate_core::test]
+/// async fn orders_start_empty(db: &mut Db) {
+///     assert_eq!(db.fetch_i64("SELECT COUNT(*) FROM orders").await.unwrap(), 0);
+/// }
+///
+/// // Seed rows in the shape version 20241201_090000 left, then run the rest.
+/// #[migrate_core::test(up_to = 20241201_090000)]
+/// async fn backfill_fills_totals(test: &mut TestDatabase) -> migrate_core::Result<()> {
+///     test.db().execute("INSERT INTO orders (id, customer_id) VALUES (1, 7)").await?;
+///     test.apply_rest().await?;
+///     assert_eq!(test.db().fetch_i64("SELECT COUNT(*) FROM orders WHERE total_cents IS NULL").await?, 0);
+///     Ok(())
+/// }
+/// # fn main() {}
+/// ```
+///
+/// The function takes `&mut Db` (the migrated database), `&mut
+/// TestDatabase` (for its `url()`, to apply later migrations with
+/// `apply_rest()` or `apply_to(version)`) or nothing, and returns `()` or
+/// `Result<(), E>`.
+/// Other attributes (`#[should_panic]`, `#[ignore]`) apply to the test.
+///
+/// Where the database lives:
+///
+/// | argument | database |
+/// |---|---|
+/// | none | `DATABASE_URL` names a PostgreSQL or MariaDB/MySQL server: a new database `migrate_test_…` on it, dropped afterwards; unset (or `sqlite:`): a temporary SQLite file, deleted afterwards |
+/// | `env = "VAR"` | the same, with the server taken from `VAR` |
+/// | `url = expression` | the same, with the server from an expression giving `&str`, `String` or `Option<…>` (`None` skips the test with a note) |
+/// | `up_to = version` | stop after this registered version instead of applying everything |
+///
+/// Each test has its own database and its own tokio runtime (current
+/// thread), so tests run in parallel without seeing each other's data.
+///
+/// The function must be `async`:
+///
+/// ```compile_fail
+/// #[migrate_core::test]
+/// fn not_async(db: &mut migrate_core::Db) {} // error: needs an `async fn`
+/// # fn main() {}
+/// ```
+///
+/// and take at most one argument:
+///
+/// ```compile_fail
+/// #[migrate_core::test]
+/// async fn two(db: &mut migrate_core::Db, other: &mut migrate_core::Db) {} // error: one argument
+/// # fn main() {}
+/// ```
+#[proc_macro_attribute]
+pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
+    test_attr::expand(args.into(), item.into()).into()
 }

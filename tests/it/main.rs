@@ -2,7 +2,9 @@
 
 mod backends;
 mod core;
+mod ecosystem;
 mod lint;
+mod pools;
 mod staging;
 mod subcommand;
 mod support;

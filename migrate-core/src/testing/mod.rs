@@ -1,6 +1,7 @@
-//! Test support for users' own test suites: prove that every registered
-//! migration's down really undoes its up, with the same round trip the
-//! staging rehearsal runs.
+//! Test support for users' own test suites: a fresh migrated database per
+//! test ([`TestDatabase`], behind `#[migrate_core::test]`), and the proof that
+//! every registered migration's down really undoes its up, with the same
+//! round trip the staging rehearsal runs.
 //!
 //! ```no_run
 //! // tests/migrations.rs of a migrations crate
@@ -16,6 +17,14 @@ use crate::compare::PlanOptions;
 use crate::stage::{RoundTrip, StageOptions};
 use crate::url::DbUrl;
 use crate::{Error, Migrator, Result};
+
+mod database;
+mod run;
+
+pub use database::TestDatabase;
+#[doc(hidden)]
+pub use run::{Base, Body, run};
+pub use run::{IntoBaseUrl, TestArg, TestReturn};
 
 /// Applies every registered migration (contract ones included) on a scratch
 /// database, running each down and its up again; fails with the first
@@ -40,7 +49,7 @@ pub async fn round_trip(url: Option<&str>) -> Result<()> {
         (None, Some(u)) => DbUrl::parse(u)?,
         (None, None) => unreachable!("a URL or a temporary file"),
     };
-    let result = run(&url).await;
+    let result = round_trip_on(&url).await;
     if let Some(path) = temp {
         for suffix in ["", "-wal", "-shm", "-journal", "._migrate_history.lock"] {
             let mut p = path.as_os_str().to_os_string();
@@ -51,7 +60,7 @@ pub async fn round_trip(url: Option<&str>) -> Result<()> {
     result
 }
 
-async fn run(url: &DbUrl) -> Result<()> {
+async fn round_trip_on(url: &DbUrl) -> Result<()> {
     let migrator = Migrator::registered();
     let registry = migrator.registry()?;
     let mut target = migrator.connect(url, true).await?;

@@ -64,7 +64,18 @@ async fn database(
 /// Takes the migrator lock of `url` and `history_table` on a dedicated
 /// connection, polling `GET_LOCK(name, 0)` until `wait` has passed.
 pub async fn lock(url: &DbUrl, history_table: &str, wait: Duration) -> Result<LockGuard> {
-    let mut conn = super::connect(url).await?;
+    let conn = super::connect(url).await?;
+    lock_on(conn, url, history_table, wait).await
+}
+
+/// [`lock`] on a connection the caller opened (one detached from the
+/// application's pool); it is closed on release.
+pub async fn lock_on(
+    mut conn: MySqlConnection,
+    url: &DbUrl,
+    history_table: &str,
+    wait: Duration,
+) -> Result<LockGuard> {
     let name = lock_name(&database(&mut conn, url).await?, history_table);
     let started = Instant::now();
     loop {

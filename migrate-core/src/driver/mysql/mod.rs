@@ -17,7 +17,7 @@ use crate::url::DbUrl;
 use crate::{Error, Result};
 
 pub use dump::{backup_into, clone_into, restore};
-pub use lock::{NamedLock, lock, lock_status};
+pub use lock::{NamedLock, lock, lock_on, lock_status};
 pub use schema::schema;
 
 /// How long to wait for the server when opening a connection of our own

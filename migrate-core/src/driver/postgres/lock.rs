@@ -92,7 +92,22 @@ async fn current_database(c: &mut PgConnection) -> std::result::Result<String, s
 /// connection, polling `pg_try_advisory_lock` until `wait` has passed.
 pub async fn lock(url: &DbUrl, history_table: &str, wait: Duration) -> Result<LockGuard> {
     let opts = super::options(url)?.application_name(&holder_tag(&Holder::me()));
-    let mut conn = super::open(url, opts).await?;
+    let conn = super::open(url, opts).await?;
+    lock_on(conn, url, history_table, wait).await
+}
+
+/// [`lock`] on a connection the caller opened (one detached from the
+/// application's pool); it is tagged with this process and closed on release.
+pub async fn lock_on(
+    mut conn: PgConnection,
+    url: &DbUrl,
+    history_table: &str,
+    wait: Duration,
+) -> Result<LockGuard> {
+    sqlx::query("SELECT set_config('application_name', $1, false)")
+        .bind(holder_tag(&Holder::me()))
+        .execute(&mut conn)
+        .await?;
     let key = lock_key(&current_database(&mut conn).await?, history_table);
     let started = Instant::now();
     loop {

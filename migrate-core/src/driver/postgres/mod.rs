@@ -16,7 +16,7 @@ use crate::url::DbUrl;
 use crate::{Error, Result};
 
 pub use dump::{backup_into, clone_into, restore};
-pub use lock::{AdvisoryLock, lock, lock_status};
+pub use lock::{AdvisoryLock, lock, lock_on, lock_status};
 pub use schema::{invalid_indexes, schema};
 
 /// The `application_name` of every session the runtime opens.

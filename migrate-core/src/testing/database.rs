@@ -1,0 +1,374 @@
+//! [`TestDatabase`]: a fresh, uniquely named database per test (a temporary
+//! SQLite file, or a new database on the server a URL names), migrated, and
+//! dropped afterwards.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use crate::apply::{ApplyOptions, ApplyReport};
+use crate::compare::PlanOptions;
+use crate::driver::{ConnectOptions, Connection};
+use crate::url::{Backend, DbUrl};
+use crate::{Db, Error, Migrator, Result, Target};
+
+/// A scratch database for one test, with the registered migrations applied
+/// (all of them, or up to a version), removed by [`close`](Self::close) or,
+/// failing that, when dropped.
+///
+/// Where it lives follows the base URL: none (or a `sqlite:` URL) gives a
+/// temporary SQLite file in its own temporary folder; a PostgreSQL or
+/// MariaDB/MySQL URL gives a new database named `migrate_test_…` on that
+/// server, created with the URL's user (who needs `CREATE DATABASE`) and
+/// dropped afterwards. The base URL's own database is never touched.
+///
+/// `#[migrate_core::test]` builds one per test; use it directly for set-ups
+/// the attribute does not cover:
+///
+/// ```rust,standalone_crate
+/// use migrate_core::{migration, Db, Result};
+/// use migrate_core::testing::TestDatabase;
+///
+/// #[migration(1, reversible)]
+/// async fn create_notes(db: &mut Db) -> Result<()> {
+///     db.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)").await?;
+///     Ok(())
+/// }
+/// async fn create_notes_down(db: &mut Db) -> Result<()> {
+///     db.execute("DROP TABLE notes").await?;
+///     Ok(())
+/// }
+///
+/// # fn main() -> Result<()> {
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+/// let mut test = TestDatabase::create(None, None).await?; // a temporary SQLite file
+/// test.db().execute("INSERT INTO notes (body) VALUES ('hello')").await?;
+/// assert_eq!(test.db().fetch_i64("SELECT COUNT(*) FROM notes").await?, 1);
+/// let url = test.url().to_string(); // for the application's own pool
+/// assert!(url.starts_with("sqlite://"));
+/// test.close().await?; // the file is gone
+/// # Ok(()) })
+/// # }
+/// ```
+pub struct TestDatabase {
+    /// The connection to the test database; `None` once closed.
+    target: Option<Target>,
+    migrator: Migrator,
+    place: Place,
+    name: String,
+}
+
+/// Where the test database lives, to remove it.
+#[derive(Clone)]
+enum Place {
+    /// A temporary folder holding the SQLite file and its side files.
+    Folder(PathBuf),
+    /// A database on a server, dropped through the base URL.
+    Server { base: DbUrl },
+    /// Already removed.
+    Gone,
+}
+
+impl std::fmt::Debug for TestDatabase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestDatabase")
+            .field("name", &self.name)
+            .field("url", &self.target.as_ref().map(|t| t.url().redacted()))
+            .finish()
+    }
+}
+
+impl TestDatabase {
+    /// Creates a fresh database next to `base_url` (`None`: a temporary
+    /// SQLite file) and applies every registered migration, contract ones
+    /// included, or those up to and including `up_to`.
+    ///
+    /// Fails when the server cannot be reached, the user may not create
+    /// databases, `up_to` is not a registered version, or a migration fails;
+    /// whatever was created is removed first.
+    pub async fn create(base_url: Option<&str>, up_to: Option<u64>) -> Result<TestDatabase> {
+        let migrator = Migrator::registered();
+        let registry = migrator.registry()?;
+        if let Some(v) = up_to
+            && registry.get(v).is_none()
+        {
+            return Err(Error::Config(format!(
+                "up_to = {} is not a registered migration version\n  Use the version of one of \
+                 this binary's migrations (`cargo migrate status` lists them).",
+                crate::display_version(v)
+            )));
+        }
+        let mut test = TestDatabase::empty(base_url, migrator).await?;
+        let applied = match up_to {
+            Some(v) => test.apply_to(v).await,
+            None => test.apply_rest().await,
+        };
+        if let Err(e) = applied {
+            let _ = test.close().await;
+            return Err(e);
+        }
+        Ok(test)
+    }
+
+    /// Creates the empty database and connects to it.
+    async fn empty(base_url: Option<&str>, migrator: Migrator) -> Result<TestDatabase> {
+        let name = unique_name();
+        let base = match base_url.map(str::trim).filter(|u| !u.is_empty()) {
+            Some(url) => Some(DbUrl::parse(url)?),
+            None => None,
+        };
+        let (url, place) = match base {
+            None => sqlite_in_temp_folder(&name)?,
+            Some(base) if base.backend() == Backend::Sqlite => sqlite_in_temp_folder(&name)?,
+            Some(base) => {
+                let quoted = quote(base.backend(), &name);
+                admin(&base, &format!("CREATE DATABASE {quoted}"))
+                    .await
+                    .map_err(|e| {
+                        Error::Config(format!(
+                            "cannot create the test database {name} on {}: {e}\n  The URL's user needs \
+                             the right to create databases (PostgreSQL: CREATEDB; MariaDB/MySQL: CREATE, DROP).",
+                            base.redacted()
+                        ))
+                    })?;
+                let url = DbUrl::parse(&with_database(base.expose(), &name))?;
+                (url, Place::Server { base })
+            }
+        };
+        let mut test = TestDatabase {
+            target: None,
+            migrator,
+            place,
+            name,
+        };
+        match test.migrator.connect(&url, true).await {
+            Ok(target) => test.target = Some(target),
+            Err(e) => {
+                let _ = test.close().await;
+                return Err(e);
+            }
+        }
+        Ok(test)
+    }
+
+    /// The URL of the test database, password included (for the
+    /// application's own pool or for a child process).
+    pub fn url(&self) -> &str {
+        self.target().url().expose()
+    }
+
+    /// The database name on the server, or the SQLite file's stem.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The handle the test runs its statements on (sqlx's connection is
+    /// behind `Db::sqlite()`, `Db::postgres()` and `Db::mysql()`).
+    pub fn db(&mut self) -> &mut Db {
+        self.target_mut().db()
+    }
+
+    /// Applies the registered migrations up to and including `version`
+    /// (contract ones included) that are not applied yet.
+    pub async fn apply_to(&mut self, version: u64) -> Result<ApplyReport> {
+        self.apply(Some(version)).await
+    }
+
+    /// Applies every registered migration not applied yet: after seeding
+    /// old-shaped data at `up_to`, this runs the later migrations on it.
+    pub async fn apply_rest(&mut self) -> Result<ApplyReport> {
+        self.apply(None).await
+    }
+
+    async fn apply(&mut self, to: Option<u64>) -> Result<ApplyReport> {
+        let registry = self.migrator.registry()?;
+        let opts = ApplyOptions {
+            plan: PlanOptions {
+                to,
+                contract: true,
+                ..PlanOptions::default()
+            },
+            rehearsal_skipped: false,
+        };
+        let _span =
+            tracing::debug_span!(target: "migrate::testing", "test_apply", database = %self.name)
+                .entered();
+        self.target_mut().apply(&registry, &opts, &mut |_| {}).await
+    }
+
+    /// Closes the connection and removes the database (drops it on the
+    /// server, deletes the SQLite folder). Dropping the handle does the same,
+    /// less politely, on a helper thread.
+    pub async fn close(mut self) -> Result<()> {
+        if let Some(target) = self.target.take() {
+            target.close().await;
+        }
+        let place = std::mem::replace(&mut self.place, Place::Gone);
+        remove(&place, &self.name).await
+    }
+
+    fn target(&self) -> &Target {
+        self.target
+            .as_ref()
+            .expect("the test database is open until close()")
+    }
+
+    fn target_mut(&mut self) -> &mut Target {
+        self.target
+            .as_mut()
+            .expect("the test database is open until close()")
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let place = std::mem::replace(&mut self.place, Place::Gone);
+        if matches!(place, Place::Gone) {
+            return;
+        }
+        // Dropping the connection first lets the server drop the database.
+        drop(self.target.take());
+        let name = self.name.clone();
+        // Its own thread and runtime: this may run inside another runtime.
+        let removed = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(remove(&place, &name))
+        })
+        .join();
+        match removed {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!("warning: {e}"),
+            Err(_) => eprintln!("warning: removing the test database {} panicked", self.name),
+        }
+    }
+}
+
+/// Removes the database at `place`.
+async fn remove(place: &Place, name: &str) -> Result<()> {
+    match place {
+        Place::Gone => Ok(()),
+        Place::Folder(dir) => std::fs::remove_dir_all(dir).or_else(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Ok(()),
+            _ => Err(Error::Config(format!(
+                "cannot remove the test database folder {}: {e}",
+                dir.display()
+            ))),
+        }),
+        Place::Server { base } => {
+            let quoted = quote(base.backend(), name);
+            let sql = match base.backend() {
+                // FORCE ends sessions the test left open (PostgreSQL 13 and later).
+                Backend::Postgres => format!("DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"),
+                _ => format!("DROP DATABASE IF EXISTS {quoted}"),
+            };
+            let mut result = admin(base, &sql).await;
+            if result.is_err() && base.backend() == Backend::Postgres {
+                // Before PostgreSQL 13 there is no FORCE.
+                result = admin(base, &format!("DROP DATABASE IF EXISTS {quoted}")).await;
+            }
+            result.map_err(|e| {
+                Error::Config(format!(
+                    "cannot drop the test database {name} on {}: {e}\n  Drop it by hand: DROP DATABASE {quoted};",
+                    base.redacted()
+                ))
+            })
+        }
+    }
+}
+
+/// Runs one statement on the base URL's database.
+async fn admin(base: &DbUrl, sql: &str) -> std::result::Result<(), String> {
+    let opts = ConnectOptions {
+        create: false,
+        timeout: Duration::from_secs(10),
+    };
+    let mut conn: Connection = crate::driver::connect(base, &opts)
+        .await
+        .map_err(|e| e.to_string())?;
+    let result = conn
+        .execute(sql)
+        .await
+        .map(drop)
+        .map_err(|e| crate::url::redact(&e.to_string()));
+    conn.close().await;
+    result
+}
+
+/// A temporary folder with a SQLite URL inside it.
+fn sqlite_in_temp_folder(name: &str) -> Result<(DbUrl, Place)> {
+    let dir = std::env::temp_dir().join(name);
+    std::fs::create_dir(&dir).map_err(|e| {
+        Error::Config(format!(
+            "cannot create the test database folder {}: {e}\n  Check that the temporary folder \
+             (TMPDIR) is writable.",
+            dir.display()
+        ))
+    })?;
+    let url = DbUrl::parse(&format!(
+        "sqlite://{}",
+        dir.join(format!("{name}.db")).display()
+    ))?;
+    Ok((url, Place::Folder(dir)))
+}
+
+/// `migrate_test_<pid>_<counter>_<nanos>`: unique across the tests of one
+/// binary and across binaries, short enough for every server (63 bytes).
+fn unique_name() -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!(
+        "migrate_test_{}_{}_{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A quoted database name (the name is `[a-z0-9_]` only).
+fn quote(backend: Backend, name: &str) -> String {
+    match backend {
+        Backend::MySql => format!("`{name}`"),
+        _ => format!("\"{name}\""),
+    }
+}
+
+/// `url` with its database replaced by `name` (query kept).
+pub(crate) fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let start = base.find("://").map_or(0, |i| i + 3);
+    let end = base[start..].find('/').map_or(base.len(), |i| start + i);
+    format!(
+        "{}/{name}{}",
+        &base[..end],
+        query.map(|q| format!("?{q}")).unwrap_or_default()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_database_is_replaced_and_the_query_kept() {
+        assert_eq!(
+            with_database("postgres://u:p@h:5432/postgres?sslmode=disable", "t1"),
+            "postgres://u:p@h:5432/t1?sslmode=disable"
+        );
+        assert_eq!(
+            with_database("mysql://root@127.0.0.1:3306", "t2"),
+            "mysql://root@127.0.0.1:3306/t2"
+        );
+    }
+
+    #[test]
+    fn names_are_unique_and_fit_every_server() {
+        let (a, b) = (unique_name(), unique_name());
+        assert_ne!(a, b);
+        assert!(a.len() <= 63 && a.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+    }
+}
