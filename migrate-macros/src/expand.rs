@@ -12,6 +12,7 @@ use crate::args::{self, MigrationArgs, Phase};
 use crate::check::{self, Kind};
 use crate::checksum::checksum;
 use crate::errors::Errors;
+use crate::sql_check;
 
 /// Expands `#[migration(args)] item`.
 pub(crate) fn migration(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -23,6 +24,13 @@ pub(crate) fn migration(args: TokenStream, item: TokenStream) -> TokenStream {
     let fn_name = unraw(&function.sig.ident);
     let args = args::parse_migration(args, &fn_name, &mut errors);
     check::function(&function, Kind::Migration, &mut errors);
+    if !args
+        .allow
+        .iter()
+        .any(|rule| rule.rule.replace('-', "_") == sql_check::ALLOW_ID)
+    {
+        sql_check::body(function.block.to_token_stream(), &mut errors);
+    }
     match (&args.version, errors.is_empty()) {
         (Some(version), true) => register_migration(&function, &args, version.value),
         // On any error, emit the function as written next to the errors, so

@@ -1,0 +1,312 @@
+//! Decides whether one SQL statement is a clear syntax error: an error only
+//! when no dialect parses it *and* the failure cannot be valid SQL that the
+//! parser merely does not know.
+//!
+//! `sqlparser` rejects plenty of valid statements (`DO $$ ... $$`,
+//! `DROP INDEX CONCURRENTLY`, `VACUUM`, vendor options), so "does not parse"
+//! alone is never an error. The statement is reported only when every
+//! dialect fails and one of these holds:
+//! - every dialect's tokenizer fails (an unterminated string or quoted
+//!   identifier: no SQL has one);
+//! - its parentheses do not balance, in every dialect that tokenizes it;
+//! - a comma stands where no SQL allows one: before `)`, `,`, `;`, the end,
+//!   or an unquoted `FROM` / `WHERE` / `VALUES`, or right after `(`;
+//! - a word that is no keyword of any dialect (sqlparser's keyword list
+//!   covers every vendor's) sits where a statement keyword belongs (the first
+//!   word, the object after `CREATE` / `ALTER` / `DROP`) or where the parser
+//!   stopped, and it is a near-miss of a keyword that belongs there.
+
+use sqlparser::dialect::{Dialect, GenericDialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
+use sqlparser::keywords::Keyword;
+use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::{Token, Tokenizer, Word};
+
+use crate::args::edit_distance;
+
+/// A statement that is certainly not valid SQL.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Problem {
+    /// What the parser found wrong, e.g. `expected an SQL statement, found: CRATE at line 1, column 1`.
+    pub(crate) message: String,
+    /// How to fix it, e.g. ``did you mean `CREATE`?``.
+    pub(crate) hint: Option<String>,
+}
+
+/// Valid words that sqlparser's keyword list lacks: never a misspelling.
+const NOT_IN_KEYWORD_LIST: &[&str] = &[
+    "ANALYSE",
+    "BINLOG",
+    "CHECKPOINT",
+    "CONVERSION",
+    "HELP",
+    "INSTANCE",
+    "LOGFILE",
+    "MOVE",
+    "OFFLINE",
+    "ONLINE",
+    "PUBLICATION",
+    "REASSIGN",
+    "RESIGNAL",
+    "SHUTDOWN",
+    "SIGNAL",
+    "STOP",
+    "SUBSCRIPTION",
+    "TRANSFORM",
+    "UNDO",
+    "UNINSTALL",
+    "UPSERT",
+    "XA",
+];
+
+/// Statement keywords a misspelt first word is compared with.
+const STATEMENT_KEYWORDS: &[&str] = &[
+    "ALTER", "ANALYZE", "BEGIN", "CALL", "COMMENT", "COMMIT", "CREATE", "DELETE", "DROP",
+    "EXPLAIN", "GRANT", "INSERT", "LOCK", "MERGE", "PRAGMA", "REINDEX", "RENAME", "REPLACE",
+    "REVOKE", "ROLLBACK", "SELECT", "TRUNCATE", "UPDATE", "VACUUM", "VALUES", "WITH",
+];
+
+/// Objects a misspelt word after `CREATE` / `ALTER` / `DROP` is compared with.
+const OBJECT_KEYWORDS: &[&str] = &[
+    "COLUMN",
+    "CONSTRAINT",
+    "DATABASE",
+    "EXTENSION",
+    "FUNCTION",
+    "INDEX",
+    "MATERIALIZED",
+    "PROCEDURE",
+    "SCHEMA",
+    "SEQUENCE",
+    "TABLE",
+    "TRIGGER",
+    "UNIQUE",
+    "VIEW",
+];
+
+/// Keywords a misspelt word where the parser stopped is compared with.
+const CLAUSE_KEYWORDS: &[&str] = &[
+    "CONSTRAINT",
+    "DEFAULT",
+    "FROM",
+    "GROUP",
+    "INTO",
+    "KEY",
+    "LIMIT",
+    "NULL",
+    "ORDER",
+    "PRIMARY",
+    "REFERENCES",
+    "RETURNING",
+    "SELECT",
+    "SET",
+    "TABLE",
+    "UNIQUE",
+    "VALUES",
+    "WHERE",
+];
+
+const GENERIC: &str = "generic";
+
+/// The dialects tried, in the order their messages are preferred.
+fn dialects() -> [(&'static str, Box<dyn Dialect>); 4] {
+    [
+        ("PostgreSQL", Box::new(PostgreSqlDialect {})),
+        ("MySQL", Box::new(MySqlDialect {})),
+        ("SQLite", Box::new(SQLiteDialect {})),
+        (GENERIC, Box::new(GenericDialect {})),
+    ]
+}
+
+/// The problem of one statement, or `None` when some dialect parses it or
+/// the failure may be valid SQL the parser does not know.
+pub(crate) fn problem(sql: &str) -> Option<Problem> {
+    let mut parse_errors = Vec::new();
+    let mut tokenizer_errors = Vec::new();
+    let mut token_lists = Vec::new();
+    let mut generic_parses = false;
+    for (name, dialect) in dialects() {
+        match Parser::parse_sql(dialect.as_ref(), sql) {
+            // The generic dialect accepts a trailing comma before FROM,
+            // which none of the three databases does: see below.
+            Ok(_) if name == GENERIC => generic_parses = true,
+            Ok(_) => return None,
+            Err(ParserError::TokenizerError(e)) => tokenizer_errors.push(e),
+            Err(ParserError::ParserError(e)) => parse_errors.push(e),
+            Err(ParserError::RecursionLimitExceeded) => return None,
+        }
+        if let Ok(tokens) = Tokenizer::new(dialect.as_ref(), sql).tokenize() {
+            let tokens: Vec<Token> = tokens
+                .into_iter()
+                .filter(|t| !matches!(t, Token::Whitespace(_)))
+                .collect();
+            token_lists.push(tokens);
+        }
+    }
+    if token_lists.is_empty() {
+        return tokenizer_errors.first().map(|e| Problem {
+            message: tidy(e),
+            hint: Some("close the string or quoted identifier".into()),
+        });
+    }
+    let message = parse_errors
+        .first()
+        .or(tokenizer_errors.first())
+        .map_or_else(|| "no SQL dialect parses it".to_string(), |e| tidy(e));
+    if generic_parses {
+        let hint = token_lists
+            .iter()
+            .map(|tokens| stray_comma(tokens))
+            .collect::<Option<Vec<String>>>()?;
+        return Some(Problem {
+            message,
+            hint: hint.into_iter().next(),
+        });
+    }
+    let structural = token_lists
+        .iter()
+        .map(|tokens| unbalanced(tokens).or_else(|| stray_comma(tokens)))
+        .collect::<Option<Vec<String>>>();
+    if let Some(hints) = structural {
+        return Some(Problem {
+            message,
+            hint: hints.into_iter().next(),
+        });
+    }
+    let tokens = &token_lists[0];
+    if let Some(hint) = misspelt_keyword(tokens, &parse_errors) {
+        return Some(Problem {
+            message,
+            hint: Some(hint),
+        });
+    }
+    None
+}
+
+/// sqlparser's message, reworded for the sentence it goes into.
+fn tidy(message: &str) -> String {
+    let message = message
+        .replace(" at Line: ", " at line ")
+        .replace(", Column: ", ", column ");
+    let message = message.replacen("Expected: ", "expected ", 1);
+    let mut chars = message.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => message,
+    }
+}
+
+/// Why the parentheses do not balance, if they do not.
+fn unbalanced(tokens: &[Token]) -> Option<String> {
+    let mut depth: i64 = 0;
+    for token in tokens {
+        match token {
+            Token::LParen => depth += 1,
+            Token::RParen => {
+                depth -= 1;
+                if depth < 0 {
+                    return Some("a `)` closes no `(`: remove it or add the missing `(`".into());
+                }
+            }
+            _ => {}
+        }
+    }
+    (depth > 0).then(|| {
+        format!(
+            "{depth} `(` never closed: add the missing `)`{}",
+            if depth > 1 { "s" } else { "" }
+        )
+    })
+}
+
+/// A comma where no SQL allows one, if any.
+fn stray_comma(tokens: &[Token]) -> Option<String> {
+    let mut previous: Option<&Token> = None;
+    for (i, token) in tokens.iter().enumerate() {
+        if matches!(token, Token::Comma) && matches!(previous, Some(Token::LParen)) {
+            return Some("remove the comma after `(`".into());
+        }
+        previous = Some(token);
+        if !matches!(token, Token::Comma) {
+            continue;
+        }
+        let next = tokens.get(i + 1);
+        let before = match next {
+            None | Some(Token::EOF) => "the end of the statement".to_string(),
+            Some(Token::SemiColon) => "`;`".to_string(),
+            Some(Token::RParen) => "`)`".to_string(),
+            Some(Token::Comma) => "another comma".to_string(),
+            Some(Token::Word(Word {
+                quote_style: None,
+                keyword: Keyword::FROM | Keyword::WHERE | Keyword::VALUES,
+                value,
+            })) => format!("`{}`", value.to_uppercase()),
+            _ => continue,
+        };
+        return Some(format!("remove the comma before {before}"));
+    }
+    None
+}
+
+/// A near-miss of a keyword, as a hint, if a misspelling explains the failure.
+fn misspelt_keyword(tokens: &[Token], parse_errors: &[String]) -> Option<String> {
+    let words: Vec<&Word> = tokens
+        .iter()
+        .map_while(|t| match t {
+            Token::Word(w) => Some(w),
+            _ => None,
+        })
+        .take(2)
+        .collect();
+    let first = words.first()?;
+    if let Some(hint) = near_miss(first, STATEMENT_KEYWORDS) {
+        return Some(hint);
+    }
+    let starts_ddl = first.quote_style.is_none()
+        && matches!(
+            first.keyword,
+            Keyword::CREATE | Keyword::ALTER | Keyword::DROP
+        );
+    if let (true, Some(second)) = (starts_ddl, words.get(1))
+        && let Some(hint) = near_miss(second, OBJECT_KEYWORDS)
+    {
+        return Some(hint);
+    }
+    // Where every dialect stopped, the same unknown word near a clause keyword.
+    let found: Vec<&str> = parse_errors
+        .iter()
+        .map(|e| {
+            e.split_once(", found: ").map_or("", |(_, rest)| {
+                rest.split(" at Line: ").next().unwrap_or("")
+            })
+        })
+        .collect();
+    let stopped_at = *found.first()?;
+    if found.iter().any(|f| *f != stopped_at) {
+        return None;
+    }
+    let word = tokens.iter().find_map(|t| match t {
+        Token::Word(w) if w.quote_style.is_none() && w.value == stopped_at => Some(w),
+        _ => None,
+    })?;
+    near_miss(word, CLAUSE_KEYWORDS)
+}
+
+/// ``did you mean `KEYWORD`?`` when `word` is no keyword of any dialect and
+/// close to one of `candidates`.
+fn near_miss(word: &Word, candidates: &[&str]) -> Option<String> {
+    if word.quote_style.is_some() || word.keyword != Keyword::NoKeyword || word.value.len() < 3 {
+        return None;
+    }
+    let upper = word.value.to_uppercase();
+    if NOT_IN_KEYWORD_LIST.contains(&upper.as_str()) {
+        return None;
+    }
+    let limit = if upper.len() <= 4 { 1 } else { 2 };
+    candidates
+        .iter()
+        .filter(|c| c.len() >= 4)
+        .map(|c| (edit_distance(&upper, c), *c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| format!("`{}` is not a SQL keyword: did you mean `{c}`?", word.value))
+}

@@ -1,0 +1,9 @@
+use migrate_core::{migration, Db, Result};
+
+#[migration(20241124_120000, irreversible = "a compile-time test")]
+async fn create_users(db: &mut Db) -> Result<()> {
+    db.fetch_i64("SELEC count(*) FROM users").await?;
+    Ok(())
+}
+
+fn main() {}
