@@ -182,3 +182,109 @@ fn drop_column_in_an_expand_migration_fails_plan_on_servers() {
         assert_eq!(db.state(), before, "plan never writes production");
     }
 }
+
+/// On PostgreSQL and MariaDB: `plan` compares each type change of an
+/// expand migration with the column's type on the staging clone: a
+/// narrowing fails, a widening passes, a narrowing allowed with a reason is
+/// listed with it, and a table created in the same migration is free.
+#[test]
+fn type_narrowing_in_an_expand_migration_fails_plan_on_servers() {
+    use crate::backends::{mysql_db, pg_db};
+    for db in [pg_db(), mysql_db()].into_iter().flatten() {
+        let sb = Sandbox::new(bin!("fx-lint-narrowing"));
+        let staging = db.sibling();
+        let run = |args: &[&str]| {
+            let mut c = db.cmd(&sb, &sb.runner, args);
+            c.env("STAGING_DATABASE_URL", &staging.url)
+                .env("MIGRATE_STAGING_CLONE", "true");
+            let o = c.output().expect("run the runner");
+            crate::support::Run {
+                code: o.status.code().unwrap_or(-1),
+                stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+            }
+        };
+        run(&["apply", "--to", "20240801_000001"]).expect(0);
+        let before = db.state();
+        let r = run(&["plan", "--format", "json"]);
+        r.expect(1);
+        let doc = r.json();
+        let migrations = doc["migrations"].as_array().unwrap();
+        let rules = |i: usize, what: &str| -> Vec<String> {
+            migrations[i][what]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["rule"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let narrow = migrations[0]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule"] == "type-narrowing-in-expand")
+            .unwrap_or_else(|| panic!("{doc}"));
+        let message = narrow["message"].as_str().unwrap();
+        assert!(
+            message.contains("users.email from")
+                && message.contains("(255) to VARCHAR(100) narrows it"),
+            "{message}"
+        );
+        assert!(rules(1, "findings").is_empty(), "widening: {doc}");
+        assert!(rules(2, "findings").is_empty(), "allowed: {doc}");
+        let allowed = &migrations[2]["allowances"];
+        let narrowing = allowed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["rule"] == "type-narrowing-in-expand")
+            .unwrap_or_else(|| panic!("{doc}"));
+        assert!(
+            narrowing["message"]
+                .as_str()
+                .unwrap()
+                .contains("from VARCHAR(500) to VARCHAR(300)"),
+            "{narrowing}"
+        );
+        assert_eq!(
+            narrowing["reason"],
+            "no nickname is longer than 300 characters and the form caps it at 300"
+        );
+        assert!(rules(3, "findings").is_empty(), "new table: {doc}");
+        assert_eq!(
+            doc["findings"],
+            migrations[0]["findings"].as_array().unwrap().len(),
+            "only the narrowing migration has findings: {doc}"
+        );
+        assert_eq!(db.state(), before, "plan never writes production");
+    }
+}
+
+#[test]
+fn check_lints_the_pending_migrations_on_a_scratch_copy() {
+    let sb = with_base(bin!("fx-lint-drop"));
+    let before = std::fs::read(sb.db_path()).unwrap();
+    let r = sb.run(&["check"]);
+    r.expect(1);
+    assert!(
+        r.stdout
+            .contains("lint: 1 pending migrations, 1 statements captured on a scratch copy")
+            && r.stdout
+                .contains("lint [destructive-in-expand] in 20240801_000002 drop_nickname"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(std::fs::read(sb.db_path()).unwrap(), before);
+
+    let sb = with_base(bin!("fx-lint-allowed"));
+    let r = sb.run(&["check", "--format", "json"]);
+    r.expect(0);
+    let doc = r.json();
+    let lint = &doc["lint"];
+    assert_eq!(lint["findings"], 0, "{doc}");
+    assert_eq!(lint["migrations"].as_array().unwrap().len(), 2, "{doc}");
+    assert_eq!(
+        lint["migrations"][0]["allowances"][0]["rule"],
+        "destructive-in-expand"
+    );
+}

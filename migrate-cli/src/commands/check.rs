@@ -1,13 +1,28 @@
-//! `check`: offline sanity of the registered set, with a dry run of every
-//! migration on an empty scratch database.
+//! `check`: offline sanity of the registered set: a dry run of every
+//! migration on an empty scratch database, and the lint of the statements
+//! each pending migration runs, captured on a scratch copy of the database
+//! (never production).
 
+use migrate_core::apply::Applied;
 use migrate_core::compare::PlanOptions;
-use migrate_core::url::Backend;
+use migrate_core::lint::LintReport;
+use migrate_core::url::{Backend, DbUrl};
 use migrate_core::{Result, display_version};
 use serde_json::json;
 
 use crate::Context;
+use crate::commands::plan;
 use crate::output::Tone;
+
+/// Every migration, contract ones included.
+fn all() -> PlanOptions {
+    PlanOptions {
+        to: None,
+        contract: true,
+        allow_drift: false,
+        allow_out_of_order: false,
+    }
+}
 
 pub async fn run(ctx: &Context) -> Result<u8> {
     let registry = ctx.migrator.registry()?;
@@ -18,24 +33,21 @@ pub async fn run(ctx: &Context) -> Result<u8> {
         .unwrap_or(Backend::Sqlite);
     let mut problems = Vec::new();
     let mut statements = 0;
+    let mut dry_applied = None;
     let dry_run = if backend == Backend::Sqlite {
         let prod = ctx
             .database_url()
-            .or_else(|_| migrate_core::url::DbUrl::parse("sqlite://scratch.db"))?;
-        let scratch = crate::commands::plan::scratch(ctx, &prod, false).await?;
-        let all = PlanOptions {
-            to: None,
-            contract: true,
-            allow_drift: false,
-            allow_out_of_order: false,
-        };
-        match crate::commands::plan::capture(ctx, &scratch, &all).await {
+            .or_else(|_| DbUrl::parse("sqlite://scratch.db"))?;
+        let scratch = plan::scratch(ctx, &prod, false).await?;
+        match plan::capture(ctx, &scratch, &all()).await {
             Ok((applied, _)) => {
                 statements = applied.iter().map(|a| a.statements.len()).sum();
-                format!(
+                let line = format!(
                     "{} migrations ran on an empty scratch database ({statements} statements)",
                     applied.len()
-                )
+                );
+                dry_applied = Some(applied);
+                line
             }
             Err(e) => {
                 problems.push(format!("dry run failed: {e}"));
@@ -48,6 +60,19 @@ pub async fn run(ctx: &Context) -> Result<u8> {
             backend.as_str()
         )
     };
+    let lint = match lint_pending(ctx, backend, dry_applied).await {
+        Ok(lint) => lint,
+        Err(e) => {
+            problems.push(format!("lint of the pending migrations failed: {e}"));
+            Lint::Skipped(format!("lint failed: {e}"))
+        }
+    };
+    if let Lint::Done {
+        applied, reports, ..
+    } = &lint
+    {
+        problems.extend(plan::finding_lines(applied, reports));
+    }
     let irreversible: Vec<_> = registry
         .migrations()
         .iter()
@@ -60,6 +85,7 @@ pub async fn run(ctx: &Context) -> Result<u8> {
             "irreversible": irreversible.iter().map(|m| json!({"version": m.version, "name": m.name, "reason": m.irreversible_reason})).collect::<Vec<_>>(),
             "dry_run": dry_run,
             "statements": statements,
+            "lint": lint.json(),
             "problems": problems,
         }));
     } else {
@@ -77,9 +103,122 @@ pub async fn run(ctx: &Context) -> Result<u8> {
             ));
         }
         out.line(format!("          {dry_run}"));
+        out.line(format!("          {}", lint.summary()));
+        if let Lint::Done {
+            applied, reports, ..
+        } = &lint
+        {
+            for (a, r) in applied.iter().zip(reports) {
+                for al in &r.allowances {
+                    out.line(format!(
+                        "          {} {} allows [{}]: {}",
+                        display_version(a.version),
+                        a.name,
+                        al.finding.rule,
+                        al.reason
+                    ));
+                }
+            }
+        }
         for p in &problems {
             out.line(format!("{} {p}", out.paint("failed:", Tone::Bad)));
         }
     }
     Ok(if problems.is_empty() { 0 } else { 1 })
+}
+
+/// The lint of the pending migrations, or why it did not run.
+enum Lint {
+    Done {
+        /// Where the statements were captured.
+        on: &'static str,
+        applied: Vec<Applied>,
+        reports: Vec<LintReport>,
+    },
+    Skipped(String),
+}
+
+impl Lint {
+    fn summary(&self) -> String {
+        match self {
+            Lint::Done {
+                on,
+                applied,
+                reports,
+            } => {
+                let statements: usize = reports.iter().map(|r| r.statements.len()).sum();
+                let findings: usize = reports.iter().map(|r| r.findings.len()).sum();
+                let allowed: usize = reports.iter().map(|r| r.allowances.len()).sum();
+                format!(
+                    "lint: {} pending migrations, {statements} statements captured on {on}: {findings} findings, {allowed} allowed",
+                    applied.len()
+                )
+            }
+            Lint::Skipped(why) => format!("lint skipped: {why}"),
+        }
+    }
+
+    fn json(&self) -> serde_json::Value {
+        match self {
+            Lint::Done {
+                on,
+                applied,
+                reports,
+            } => json!({
+                "captured_on": on,
+                "migrations": applied.iter().zip(reports).map(|(a, r)| json!({
+                    "version": a.version,
+                    "name": a.name,
+                    "statements": r.statements.len(),
+                    "not_checked": r.not_checked(),
+                    "findings": r.findings,
+                    "allowances": r.allowances,
+                    "unknown_allows": r.unknown_allows,
+                })).collect::<Vec<_>>(),
+                "findings": reports.iter().map(|r| r.findings.len()).sum::<usize>(),
+            }),
+            Lint::Skipped(why) => json!({ "skipped": why }),
+        }
+    }
+}
+
+/// Captures what each pending migration runs on a scratch copy of the
+/// database (SQLite: a temporary file; servers: the staging database,
+/// refreshed from production) and lints it. Without a database to copy,
+/// every migration is pending: the empty dry run is what gets linted.
+async fn lint_pending(
+    ctx: &Context,
+    backend: Backend,
+    dry_run: Option<Vec<Applied>>,
+) -> Result<Lint> {
+    let prod = ctx.database_url().ok();
+    let copyable = match &prod {
+        Some(url) if url.backend() == Backend::Sqlite => {
+            url.sqlite_path().is_some_and(|p| p.exists())
+        }
+        Some(_) => ctx.config.staging.clone && ctx.config.staging_url().is_some(),
+        None => false,
+    };
+    let Some(prod) = prod.filter(|_| copyable) else {
+        return Ok(match dry_run {
+            Some(applied) => Lint::Done {
+                on: "an empty scratch database",
+                reports: plan::lint(ctx, backend, &applied)?,
+                applied,
+            },
+            None => Lint::Skipped(format!(
+                "no scratch copy of the {} database: set STAGING_DATABASE_URL (or [staging] url) and keep [staging] clone = true",
+                backend.as_str()
+            )),
+        });
+    };
+    let scratch = plan::scratch(ctx, &prod, true).await?;
+    let before = plan::schema_before(ctx, &scratch).await?;
+    let (applied, _) = plan::capture(ctx, &scratch, &all()).await?;
+    let reports = plan::lint_with_schema(ctx, scratch.url.backend(), &applied, Some(&before))?;
+    Ok(Lint::Done {
+        on: "a scratch copy of the database (production was not touched)",
+        applied,
+        reports,
+    })
 }

@@ -5,6 +5,7 @@
 use migrate_core::apply::{Applied, ApplyOptions, Event};
 use migrate_core::compare::PlanOptions;
 use migrate_core::lint::{LintReport, Linter, MigrationKind};
+use migrate_core::schema::Schema;
 use migrate_core::url::{Backend, DbUrl};
 use migrate_core::{Error, Phase, Result, display_version};
 use serde_json::json;
@@ -79,6 +80,15 @@ pub(crate) async fn capture(
     Ok((applied, held))
 }
 
+/// The schema of the scratch database before the plan runs on it, so the
+/// lint can compare a type change with the current type.
+pub(crate) async fn schema_before(ctx: &Context, scratch: &Scratch) -> Result<Schema> {
+    let mut target = ctx.migrator.connect(&scratch.url, true).await?;
+    let schema = migrate_core::schema::snapshot(target.db().conn_mut()).await;
+    target.close().await;
+    schema
+}
+
 /// Lints what each migration ran, in plan order, with its phase,
 /// transaction mode and allowances from the registry.
 pub(crate) fn lint(
@@ -86,8 +96,21 @@ pub(crate) fn lint(
     backend: Backend,
     applied: &[Applied],
 ) -> Result<Vec<LintReport>> {
+    lint_with_schema(ctx, backend, applied, None)
+}
+
+/// [`lint`], knowing the column types of the database before the plan.
+pub(crate) fn lint_with_schema(
+    ctx: &Context,
+    backend: Backend,
+    applied: &[Applied],
+    before: Option<&Schema>,
+) -> Result<Vec<LintReport>> {
     let registry = ctx.migrator.registry()?;
     let mut linter = Linter::new(backend);
+    if let Some(schema) = before {
+        linter = linter.with_schema(schema);
+    }
     Ok(applied
         .iter()
         .map(|a| {
@@ -127,13 +150,14 @@ pub(crate) fn finding_lines(applied: &[Applied], reports: &[LintReport]) -> Vec<
 pub async fn run(ctx: &Context, args: &PlanArgs) -> Result<u8> {
     let prod = ctx.database_url()?;
     let scratch = scratch(ctx, &prod, true).await?;
+    let before = schema_before(ctx, &scratch).await?;
     let (applied, held_back) = capture(
         ctx,
         &scratch,
         &crate::commands::stage::plan_options(&args.selection),
     )
     .await?;
-    let reports = lint(ctx, scratch.url.backend(), &applied)?;
+    let reports = lint_with_schema(ctx, scratch.url.backend(), &applied, Some(&before))?;
     let passed = reports.iter().all(LintReport::passed);
     let out = &ctx.out;
     match out.format {

@@ -184,7 +184,12 @@ pub(crate) async fn rehearse(ctx: &Context, sel: &Selection, bless: bool) -> Res
             }
         };
         let applied: Vec<_> = report.migrations.iter().map(|m| m.applied.clone()).collect();
-        let lint = crate::commands::plan::lint(ctx, staging.backend(), &applied)?;
+        let lint = crate::commands::plan::lint_with_schema(
+            ctx,
+            staging.backend(),
+            &applied,
+            Some(&report.schema_before),
+        )?;
         let rehearsal = Rehearsal {
             report,
             queries,

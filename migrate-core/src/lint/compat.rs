@@ -1,9 +1,12 @@
 //! Rules that keep the deployed application working during an `expand`
-//! migration: nothing it uses may be dropped or renamed.
+//! migration: nothing it uses may be dropped, renamed or narrowed.
 
-use sqlparser::ast::{AlterColumnOperation, AlterTableOperation as Op, ObjectType, Statement};
+use sqlparser::ast::{
+    AlterColumnOperation, AlterTableOperation as Op, DataType, Ident, ObjectName, ObjectType,
+    Statement,
+};
 
-use super::{Ctx, Hit};
+use super::{Ctx, Hit, types};
 use crate::Phase;
 
 const RULE: &str = "destructive-in-expand";
@@ -13,6 +16,8 @@ pub(crate) fn check(stmt: &Statement, ctx: &Ctx<'_>, found: &mut Vec<Hit>) {
     if ctx.kind.phase != Phase::Expand {
         return;
     }
+    // Type changes report through their own rule, after the loop.
+    let mut narrowed = Vec::new();
     let mut hit = |what: String| {
         found.push(Hit::new(
             RULE,
@@ -67,8 +72,49 @@ pub(crate) fn check(stmt: &Statement, ctx: &Ctx<'_>, found: &mut Vec<Hit>) {
                     )),
                     _ => {}
                 }
+                match op {
+                    Op::AlterColumn {
+                        column_name: column,
+                        op: AlterColumnOperation::SetDataType { data_type, .. },
+                    }
+                    | Op::ModifyColumn {
+                        col_name: column,
+                        data_type,
+                        ..
+                    }
+                    | Op::ChangeColumn {
+                        old_name: column,
+                        data_type,
+                        ..
+                    } => narrowing(table, column, data_type, ctx, &mut narrowed),
+                    _ => {}
+                }
             }
         }
         _ => {}
     }
+    found.append(&mut narrowed);
+}
+
+/// A type change in an expand migration: a finding unless the lint can
+/// prove the new type holds every value of the current one.
+fn narrowing(
+    table: &ObjectName,
+    column: &Ident,
+    new: &DataType,
+    ctx: &Ctx<'_>,
+    found: &mut Vec<Hit>,
+) {
+    const NARROWING: &str = "type-narrowing-in-expand";
+    let message = match ctx.column_type(table, column) {
+        Some(old) if types::widens(&old, &types::parse(ctx.dialect, &new.to_string())) => return,
+        Some(_) => format!(
+            "changing {table}.{column} from {} to {new} narrows it: values the running application writes may no longer fit",
+            ctx.state.columns[&(super::table_key(table), super::ident_key(column))]
+        ),
+        None => format!(
+            "changing {table}.{column} to {new} in an expand migration: its current type is unknown to the lint (no schema of the database before the plan), so the change is not provably widening"
+        ),
+    };
+    found.push(Hit::new(NARROWING, message));
 }

@@ -26,6 +26,7 @@ mod locks;
 mod rewrites;
 #[cfg(test)]
 mod tests;
+mod types;
 
 use std::collections::{HashMap, HashSet};
 
@@ -75,7 +76,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "volatile-default",
         backends: "postgres",
-        explanation: "ADD COLUMN with a volatile default (random(), gen_random_uuid(), clock_timestamp(), nextval() ...) rewrites the whole table under an ACCESS EXCLUSIVE lock",
+        explanation: "ADD COLUMN with a volatile default (random(), gen_random_uuid(), clock_timestamp(), nextval() ...) rewrites the whole table under an ACCESS EXCLUSIVE lock (now() and CURRENT_TIMESTAMP are STABLE, one value per transaction: PostgreSQL 11+ stores them as a fast default without a rewrite, so they are no finding)",
         safe_alternative: "add the column without a default, set the default with ALTER COLUMN ... SET DEFAULT, then backfill existing rows in batches (`Db::backfill`)",
     },
     Rule {
@@ -115,6 +116,12 @@ pub const RULES: &[Rule] = &[
         safe_alternative: "keep the old object in the expand migration and remove it in a `phase = contract` migration once the application no longer uses it",
     },
     Rule {
+        id: "type-narrowing-in-expand",
+        backends: "postgres, mysql",
+        explanation: "an expand migration must keep the deployed application working: a column type that no longer holds every value the application writes (a shorter VARCHAR, a smaller integer, less numeric precision or scale, TEXT to VARCHAR(n), a change to another kind of type) makes its inserts and updates fail; the current type comes from the schema of the database the plan runs on, and a change the lint cannot prove widening is a finding",
+        safe_alternative: "only widen in an expand migration (a longer VARCHAR, a larger integer, more precision); to narrow, add a column of the new type, backfill and dual-write it, switch the application, then drop the old column in a `phase = contract` migration",
+    },
+    Rule {
         id: "mysql-alter-without-algorithm",
         backends: "mysql",
         explanation: "ALTER TABLE / CREATE INDEX without an explicit ALGORITHM and LOCK lets MariaDB silently fall back to copying the table under a lock that blocks writes (an ALTER that only renames is exempt: it changes metadata only)",
@@ -133,6 +140,10 @@ pub const RULES: &[Rule] = &[
         safe_alternative: "combine the changes into one ALTER TABLE with several actions, or use `transaction = false` / separate migrations",
     },
 ];
+
+/// The `allow(...)` id of the `#[migration]` macro's compile-time SQL
+/// syntax check: not a lint rule, but no typo either.
+const COMPILE_TIME_ALLOW: &str = "sql_syntax";
 
 /// The rule with this id (`snake_case` ids, as the attribute accepts, too).
 pub fn rule(id: &str) -> Option<&'static Rule> {
@@ -222,6 +233,7 @@ pub struct MigrationKind {
 pub struct Linter {
     dialect: Dialect,
     new_tables: HashSet<String>,
+    columns: HashMap<(String, String), String>,
 }
 
 impl Linter {
@@ -230,7 +242,35 @@ impl Linter {
         Linter {
             dialect,
             new_tables: HashSet::new(),
+            columns: HashMap::new(),
         }
+    }
+
+    /// Knows the column types of `schema`, the database before the plan
+    /// runs, so a type change can be compared with the current type.
+    ///
+    /// ```
+    /// use migrate_core::lint::{Linter, MigrationKind};
+    /// use migrate_core::schema::Schema;
+    /// use migrate_core::{Dialect, Phase};
+    ///
+    /// let schema = Schema::from_text("table users\n  column name CHARACTER VARYING(100) NULL\n");
+    /// let kind = MigrationKind { phase: Phase::Expand, transactional: true };
+    /// let widen = ["ALTER TABLE users ALTER COLUMN name TYPE VARCHAR(200)"];
+    /// let report = Linter::new(Dialect::Postgres).with_schema(&schema).migration(kind, &widen, &[]);
+    /// assert!(report.findings.is_empty());
+    /// ```
+    pub fn with_schema(mut self, schema: &crate::schema::Schema) -> Linter {
+        let mut table = None;
+        for line in &schema.lines {
+            if let Some(name) = line.strip_prefix("table ") {
+                table = Some(name.trim().to_lowercase());
+            } else if let (Some(t), Some((column, ty))) = (&table, types::snapshot_column(line)) {
+                self.columns
+                    .insert((t.clone(), column.to_lowercase()), ty.to_string());
+            }
+        }
+        self
     }
 
     /// Lints one migration's captured statements.
@@ -242,6 +282,7 @@ impl Linter {
     ) -> LintReport {
         let mut state = State {
             new_tables: std::mem::take(&mut self.new_tables),
+            columns: std::mem::take(&mut self.columns),
             ..State::default()
         };
         let mut report = LintReport::default();
@@ -286,7 +327,7 @@ impl Linter {
             .collect();
         report.unknown_allows = allow
             .iter()
-            .filter(|(id, _)| rule(id).is_none())
+            .filter(|(id, _)| rule(id).is_none() && id.replace('-', "_") != COMPILE_TIME_ALLOW)
             .map(|(id, _)| id.to_string())
             .collect();
         for (index, hit) in hits {
@@ -306,6 +347,7 @@ impl Linter {
             }
         }
         self.new_tables = state.new_tables;
+        self.columns = state.columns;
         report
     }
 }
@@ -436,6 +478,15 @@ impl Ctx<'_> {
     pub fn is_new(&self, table: &ObjectName) -> bool {
         self.state.new_tables.contains(&table_key(table))
     }
+
+    /// The current type of a column, when the schema or an earlier
+    /// statement of the plan says it.
+    pub fn column_type(&self, table: &ObjectName, column: &Ident) -> Option<types::ColumnType> {
+        self.state
+            .columns
+            .get(&(table_key(table), ident_key(column)))
+            .map(|ty| types::parse(self.dialect, ty))
+    }
 }
 
 /// What earlier statements of the migration did.
@@ -450,6 +501,9 @@ pub(crate) struct State {
     pub validated_not_null: HashSet<(String, String)>,
     /// ALTER TABLE statements so far, per table.
     pub alters: HashMap<String, usize>,
+    /// `(table, column)` to its type as declared, from the schema the plan
+    /// starts from and the statements run since.
+    pub columns: HashMap<(String, String), String>,
 }
 
 impl State {
@@ -457,7 +511,12 @@ impl State {
         use sqlparser::ast::{AlterTableOperation as Op, TableConstraint};
         match stmt {
             Statement::CreateTable(t) => {
-                self.new_tables.insert(table_key(&t.name));
+                let table = table_key(&t.name);
+                for c in &t.columns {
+                    self.columns
+                        .insert((table.clone(), ident_key(&c.name)), c.data_type.to_string());
+                }
+                self.new_tables.insert(table);
             }
             Statement::AlterTable(alter) => {
                 let table = table_key(&alter.name);
@@ -489,7 +548,7 @@ impl State {
                                 self.new_tables.insert(table_key(new));
                             }
                         }
-                        _ => {}
+                        op => types::record(&mut self.columns, &table, op),
                     }
                 }
             }

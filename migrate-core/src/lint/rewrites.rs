@@ -19,6 +19,8 @@ const VOLATILE: &[&str] = &[
     "uuid_generate_v1",
     "uuid_generate_v1mc",
     "uuid_generate_v4",
+    "uuidv4",
+    "uuidv7",
     "clock_timestamp",
     "timeofday",
     "nextval",
@@ -41,12 +43,21 @@ pub(crate) fn check(stmt: &Statement, ctx: &Ctx<'_>, found: &mut Vec<Hit>) {
             Op::AlterColumn {
                 column_name,
                 op: AlterColumnOperation::SetDataType { data_type, .. },
-            } if ctx.dialect == Dialect::Postgres => found.push(Hit::new(
+            } if ctx.dialect == Dialect::Postgres
+                && !ctx.column_type(table, column_name).is_some_and(|old| {
+                    super::types::postgres_no_rewrite(
+                        &old,
+                        &super::types::parse(ctx.dialect, &data_type.to_string()),
+                    )
+                }) =>
+            {
+                found.push(Hit::new(
                 "column-type-change",
                 format!(
                     "changing {table}.{column_name} to {data_type} rewrites the table under an ACCESS EXCLUSIVE lock"
                 ),
-            )),
+            ));
+            }
             Op::ModifyColumn {
                 col_name: name,
                 data_type,

@@ -5,6 +5,8 @@
 
 use super::*;
 
+mod narrowing;
+
 const PG: Dialect = Dialect::Postgres;
 const MY: Dialect = Dialect::MySql;
 const LITE: Dialect = Dialect::Sqlite;
@@ -218,6 +220,28 @@ const CASES: &[Case] = &[
         ],
     },
     Case {
+        rule: "type-narrowing-in-expand",
+        dialect: PG,
+        failing: &["ALTER TABLE users ALTER COLUMN email TYPE VARCHAR(100)"],
+        safe: &["ALTER TABLE users ALTER COLUMN email TYPE VARCHAR(500)"],
+        safe_transactional: true,
+        on_new_table: &[
+            "CREATE TABLE users (id BIGINT PRIMARY KEY, email VARCHAR(255))",
+            "ALTER TABLE users ALTER COLUMN email TYPE VARCHAR(100)",
+        ],
+    },
+    Case {
+        rule: "type-narrowing-in-expand",
+        dialect: MY,
+        failing: &["ALTER TABLE users MODIFY COLUMN age SMALLINT, ALGORITHM=COPY, LOCK=SHARED"],
+        safe: &["ALTER TABLE users MODIFY COLUMN email VARCHAR(500), ALGORITHM=INPLACE, LOCK=NONE"],
+        safe_transactional: true,
+        on_new_table: &[
+            "CREATE TABLE users (id INT PRIMARY KEY, age INT)",
+            "ALTER TABLE users MODIFY COLUMN age SMALLINT",
+        ],
+    },
+    Case {
         rule: "multiple-alters-one-table",
         dialect: PG,
         failing: &[
@@ -257,6 +281,19 @@ const DESTRUCTIVE: &[(Dialect, &str)] = &[
     (PG, "ALTER TABLE users ALTER COLUMN email DROP NOT NULL"),
 ];
 
+/// The schema the cases' existing tables have before the migration, as a
+/// snapshot of the database the plan runs on holds it.
+const BEFORE: &str = "table orders
+  column id BIGINT NOT NULL
+  column total BIGINT NULL
+  column user_id BIGINT NULL
+table users
+  column id BIGINT NOT NULL
+  column email CHARACTER VARYING(255) NULL
+  column age INTEGER NULL
+";
+
+/// Lints one migration of existing tables whose types are [`BEFORE`].
 fn lint(
     dialect: Dialect,
     phase: Phase,
@@ -264,7 +301,13 @@ fn lint(
     sql: &[&str],
     allow: &[(&str, &str)],
 ) -> LintReport {
-    lint_migration(dialect, phase, tx, sql, allow)
+    let kind = MigrationKind {
+        phase,
+        transactional: tx,
+    };
+    Linter::new(dialect)
+        .with_schema(&crate::schema::Schema::from_text(BEFORE))
+        .migration(kind, sql, allow)
 }
 
 fn rules(report: &LintReport) -> Vec<&'static str> {
@@ -431,6 +474,9 @@ fn stable_defaults_are_not_volatile() {
     for sql in [
         "ALTER TABLE users ADD COLUMN created_at TIMESTAMPTZ DEFAULT now()",
         "ALTER TABLE users ADD COLUMN created_at TIMESTAMPTZ DEFAULT CURRENT_TIMESTAMP",
+        "ALTER TABLE users ADD COLUMN created_at TIMESTAMPTZ NOT NULL DEFAULT now()",
+        "ALTER TABLE users ADD COLUMN day DATE DEFAULT CURRENT_DATE",
+        "ALTER TABLE users ADD COLUMN at TIMESTAMPTZ DEFAULT statement_timestamp()",
         "ALTER TABLE users ADD COLUMN note TEXT DEFAULT 'random()'",
         "ALTER TABLE users ADD COLUMN n BIGINT DEFAULT my_random(1)",
     ] {
@@ -445,6 +491,7 @@ fn stable_defaults_are_not_volatile() {
         "ALTER TABLE users ADD COLUMN t TIMESTAMPTZ DEFAULT clock_timestamp()",
         "ALTER TABLE users ADD COLUMN r DOUBLE PRECISION DEFAULT random()",
         "ALTER TABLE users ADD COLUMN n BIGINT DEFAULT nextval('users_n_seq')",
+        "ALTER TABLE users ADD COLUMN token UUID DEFAULT uuidv7()",
     ] {
         assert_eq!(
             rules(&lint(PG, Phase::Expand, true, &[sql], &[])),
@@ -607,4 +654,16 @@ fn findings_point_at_their_statement_and_keep_statement_order() {
     );
     assert_eq!(report.statements.len(), 3);
     assert_eq!(report.statements[1].lock.as_deref(), Some("SHARE"));
+}
+
+#[test]
+fn the_compile_time_sql_check_allowance_is_not_an_unknown_rule() {
+    let report = lint(
+        PG,
+        Phase::Expand,
+        true,
+        &["SELECT 1"],
+        &[("sql_syntax", "vendor syntax")],
+    );
+    assert!(report.unknown_allows.is_empty(), "{report:?}");
 }
