@@ -415,7 +415,11 @@ pub(crate) async fn run_down(target: &mut Target, m: &'static Migration) -> Resu
         state,
         source: Box::new(e),
     };
-    if m.transaction {
+    // MariaDB/MySQL commit DDL implicitly: a down killed or failing halfway
+    // may have dropped things already, so there it gets a `started` row
+    // first, as in apply, and is reported dirty instead of still applied.
+    let ddl_auto_commits = target.conn().backend() == crate::url::Backend::MySql;
+    if m.transaction && !ddl_auto_commits {
         target.conn().begin().await?;
         target.db.in_transaction = true;
         let body = async {
@@ -431,6 +435,49 @@ pub(crate) async fn run_down(target: &mut Target, m: &'static Migration) -> Resu
             return Err(fail(
                 e,
                 "Its down ran in a transaction that was rolled back: the migration is still applied.".into(),
+            ));
+        }
+    } else if m.transaction {
+        history
+            .set_state(
+                target.conn(),
+                m.version,
+                RowState::Started,
+                None,
+                Some("rollback started"),
+                None,
+            )
+            .await?;
+        failpoint::hit("rollback.after_started_row");
+        target.conn().begin().await?;
+        target.db.in_transaction = true;
+        let body = async {
+            down(&mut target.db).await?;
+            failpoint::hit("rollback.in_transaction");
+            history.delete(target.db.conn(), m.version).await?;
+            target.db.conn().commit().await.map_err(Error::from)
+        }
+        .await;
+        target.db.in_transaction = false;
+        if let Err(e) = body {
+            let _ = target.conn().rollback().await;
+            let msg = crate::url::redact(&e.to_string());
+            let _ = history
+                .set_state(
+                    target.conn(),
+                    m.version,
+                    RowState::Failed,
+                    None,
+                    Some(&format!("rollback failed: {msg}")),
+                    e.statement(),
+                )
+                .await;
+            return Err(fail(
+                e,
+                format!(
+                    "MariaDB/MySQL commit DDL implicitly, so the statements of its down before the failing one may have taken effect: the history row is marked failed (dirty). Check the schema, finish or undo the down by hand, then `cargo migrate repair {} --rolled-back` (or `--applied`).",
+                    m.version
+                ),
             ));
         }
     } else {
