@@ -6,8 +6,9 @@
 //! Identifiers and literals keep their exact text (a literal's line endings
 //! normalized to `\n`), punctuation is one character without its spacing,
 //! groups are their open and close delimiters. Two things rustfmt may add or
-//! remove are skipped: a `,` right before a closing delimiter, and doc
-//! comments (`///`, `//!`) inside the body. The cost is that `(x,)` and `(x)`
+//! remove are skipped: a `,` right before a closing delimiter (doc
+//! comments in between do not count), and doc comments (`///`, `//!`)
+//! inside the body. The cost is that `(x,)` and `(x)`
 //! hash alike.
 
 use proc_macro2::{Delimiter, TokenStream, TokenTree};
@@ -52,7 +53,7 @@ fn walk(tokens: TokenStream, hasher: &mut Sha256) {
                 hasher.update([0]);
             }
             TokenTree::Punct(punct) => {
-                let trailing_comma = punct.as_char() == ',' && i + 1 == tokens.len();
+                let trailing_comma = punct.as_char() == ',' && only_docs(&tokens[i + 1..]);
                 if !trailing_comma {
                     let mut buf = [0; 4];
                     hasher.update(b"P");
@@ -68,6 +69,18 @@ fn walk(tokens: TokenStream, hasher: &mut Sha256) {
         }
         i += 1;
     }
+}
+
+/// Whether `tokens` are nothing but doc attributes (so a `,` before them is
+/// trailing however the doc comments are placed).
+fn only_docs(mut tokens: &[TokenTree]) -> bool {
+    while !tokens.is_empty() {
+        match doc_attribute_len(tokens) {
+            Some(len) => tokens = &tokens[len..],
+            None => return false,
+        }
+    }
+    true
 }
 
 /// How many tokens the doc attribute starting `tokens` spans (`# [doc = ..]`
@@ -93,6 +106,9 @@ fn doc_attribute_len(tokens: &[TokenTree]) -> Option<usize> {
     );
     is_doc.then_some(group_at + 1)
 }
+
+#[cfg(test)]
+mod fuzz;
 
 #[cfg(test)]
 mod tests {
