@@ -115,12 +115,26 @@ pub struct VerifyConfig {
     pub latency_regression: f64,
     /// How long metrics are watched after applying.
     pub window: Duration,
+    /// Latency increases smaller than this never count as a regression.
+    pub latency_floor: Duration,
     /// A Prometheus-style metrics endpoint to watch, if any.
     pub metrics_url: Option<String>,
+    /// The request counter's name (default: the metrics module's convention).
+    pub metrics_requests: Option<String>,
+    /// The error counter's name (default: the metrics module's convention).
+    pub metrics_errors: Option<String>,
+    /// The latency histogram's name (default: the metrics module's convention).
+    pub metrics_latency: Option<String>,
     /// The highest acceptable error rate, between 0 and 1.
     pub error_rate_max: f64,
+    /// How many times the error rate before the change it may become.
+    pub error_rate_regression: f64,
+    /// Most sessions that may wait on a lock after the change.
+    pub lock_waiters_max: usize,
     /// A shell command to run as a final check, if any.
     pub command: Option<String>,
+    /// How long the command may run before it is killed (and fails).
+    pub command_timeout: Duration,
     /// Disabled checks, each with the reason shown in every report.
     pub disable: BTreeMap<String, String>,
 }
@@ -166,9 +180,16 @@ impl Default for VerifyConfig {
             probes: Vec::new(),
             latency_regression: 2.0,
             window: Duration::from_secs(30),
+            latency_floor: Duration::from_millis(5),
             metrics_url: None,
+            metrics_requests: None,
+            metrics_errors: None,
+            metrics_latency: None,
             error_rate_max: 0.01,
+            error_rate_regression: 2.0,
+            lock_waiters_max: 0,
             command: None,
+            command_timeout: Duration::from_secs(5 * 60),
             disable: BTreeMap::new(),
         }
     }
@@ -469,7 +490,22 @@ fn read(s: &mut Sources<'_>, root: &Path, file: Option<&Path>) -> Config {
         window: s
             .get(Some("verify"), "window", &DURATION)
             .unwrap_or(verify_default.window),
+        latency_floor: s
+            .get(Some("verify"), "latency_floor", &DURATION)
+            .unwrap_or(verify_default.latency_floor),
         metrics_url: s.get(Some("verify"), "metrics_url", &STRING),
+        metrics_requests: s.get(Some("verify"), "metrics_requests", &STRING),
+        metrics_errors: s.get(Some("verify"), "metrics_errors", &STRING),
+        metrics_latency: s.get(Some("verify"), "metrics_latency", &STRING),
+        error_rate_regression: s
+            .get(Some("verify"), "error_rate_regression", &FACTOR)
+            .unwrap_or(verify_default.error_rate_regression),
+        lock_waiters_max: s
+            .get(Some("verify"), "lock_waiters_max", &COUNT)
+            .unwrap_or(verify_default.lock_waiters_max),
+        command_timeout: s
+            .get(Some("verify"), "command_timeout", &DURATION)
+            .unwrap_or(verify_default.command_timeout),
         error_rate_max: s
             .get(Some("verify"), "error_rate_max", &RATIO)
             .unwrap_or(verify_default.error_rate_max),

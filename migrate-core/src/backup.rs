@@ -173,8 +173,9 @@ pub async fn take(target: &mut Target, dir: &Path) -> Result<Manifest> {
     result.map_err(|e| match e {
         Error::Refused(_) => e,
         other => Error::Refused(format!(
-            "the backup of {} failed: {other}. Production was not touched.",
-            target.url.redacted()
+            "the backup of {} failed: {other}. Production was not touched. Check that `[backup] dir` ({}) has free space and that the dump tool runs on its own, then run the command again.",
+            target.url.redacted(),
+            dir.display()
         )),
     })
 }

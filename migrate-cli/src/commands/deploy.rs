@@ -7,7 +7,8 @@ use std::time::Instant;
 use migrate_core::apply::{Applied, ApplyOptions, Event};
 use migrate_core::backup::Manifest;
 use migrate_core::rollback::RolledBack;
-use migrate_core::verify::VerifyReport;
+use migrate_core::schema::Schema;
+use migrate_core::verify::{Baseline, VerifyOptions, VerifyReport};
 use migrate_core::{Error, Migration, Result, Target, display_version, human_duration};
 use serde_json::{Value, json};
 
@@ -32,6 +33,8 @@ pub async fn run(ctx: &Context, args: &DeployArgs) -> Result<u8> {
     let out = &ctx.out;
     let registry = ctx.migrator.registry()?;
     let url = ctx.database_url()?;
+    // The checks are validated before anything runs, staging included.
+    let checks = verify::options(ctx, url.backend())?;
 
     // 1. Rehearse on staging; production is not touched when it fails.
     let rehearsal = stage::rehearse(ctx, &args.selection, false).await?;
@@ -61,8 +64,12 @@ pub async fn run(ctx: &Context, args: &DeployArgs) -> Result<u8> {
     let mut target = ctx.migrator.connect(&url, true).await?;
     let guard = target.lock().await?;
     let mut applied: Vec<Applied> = Vec::new();
+    let mut baseline: Option<Baseline> = None;
+    let mut vopts: Option<VerifyOptions> = None;
+    let mut held_back: Option<u64> = None;
     let outcome = async {
         let plan = target.prepare(&registry, &stage::plan_options(&args.selection)).await?;
+        held_back = plan.held_back;
         if plan.versions != rehearsed {
             return Err(Error::Refused(format!(
                 "production changed during the rehearsal: the rehearsal covered {rehearsed:?}, production now needs {:?}. Run deploy again. Nothing was changed.",
@@ -74,6 +81,21 @@ pub async fn run(ctx: &Context, args: &DeployArgs) -> Result<u8> {
         } else {
             Some(apply::backup_before(ctx, &mut target, None).await?)
         };
+        if !plan.versions.is_empty() {
+            let opts = checks.clone();
+            if !out.json() {
+                out.step(format!(
+                    "measuring the baseline (watching for {})…",
+                    human_duration(opts.window)
+                ));
+            }
+            let b = target.baseline(&opts).await?;
+            if !out.json() {
+                print_baseline(ctx, &b);
+            }
+            baseline = Some(b);
+            vopts = Some(opts);
+        }
         let opts = ApplyOptions {
             plan: stage::plan_options(&args.selection),
             rehearsal_skipped: false,
@@ -93,25 +115,44 @@ pub async fn run(ctx: &Context, args: &DeployArgs) -> Result<u8> {
     };
 
     let mut verify_report = None;
-    let failure = match applied_result {
-        Err(e) => Some(format!(
+    // The rehearsal ran on a clone of production: the live schema must now be
+    // the one it ended with (and, after a rollback, the one it started from).
+    let rehearsed_schema = |schema: &Schema, what: &str| {
+        rehearsal
+            .report
+            .clone
+            .is_some()
+            .then(|| (schema.clone(), format!("the rehearsal's schema {what}")))
+    };
+    let failure = match (applied_result, &vopts) {
+        (Err(e), _) => Some(format!(
             "migration failed: {}",
             migrate_core::url::redact(&e.to_string())
         )),
-        Ok(_) => match verify::checks(ctx, &mut target).await {
-            Err(e) => Some(format!("verify could not run: {e}")),
-            Ok(report) => {
-                if !out.json() {
-                    verify::print(out, &report);
+        (Ok(_), None) => None,
+        (Ok(_), Some(opts)) => {
+            let opts = VerifyOptions {
+                expected_schema: rehearsed_schema(
+                    &rehearsal.report.schema_after,
+                    "after the migrations",
+                ),
+                ..opts.clone()
+            };
+            match verify::checks(ctx, &mut target, &opts, baseline.as_ref()).await {
+                Err(e) => Some(format!("verify could not run: {e}")),
+                Ok(report) => {
+                    if !out.json() {
+                        verify::print(out, &report);
+                    }
+                    let failed: Vec<String> = report
+                        .failed()
+                        .map(|c| format!("{} ({})", c.name, c.detail))
+                        .collect();
+                    verify_report = Some(report);
+                    (!failed.is_empty()).then(|| format!("verify failed: {}", failed.join("; ")))
                 }
-                let failed: Vec<String> = report
-                    .failed()
-                    .map(|c| format!("{} ({})", c.name, c.detail))
-                    .collect();
-                verify_report = Some(report);
-                (!failed.is_empty()).then(|| format!("verify failed: {}", failed.join("; ")))
             }
-        },
+        }
     };
     let mut recovery: Option<Recovery> = None;
     if let Some(reason) = failure {
@@ -122,9 +163,19 @@ pub async fn run(ctx: &Context, args: &DeployArgs) -> Result<u8> {
             recover(
                 ctx,
                 &mut target,
-                &registry,
-                &applied,
-                backup.as_ref(),
+                Undo {
+                    registry: &registry,
+                    applied: &applied,
+                    backup: backup.as_ref(),
+                    verify: vopts.as_ref().map(|o| VerifyOptions {
+                        expected_schema: rehearsed_schema(
+                            &rehearsal.report.schema_before,
+                            "before the migrations",
+                        ),
+                        ..o.clone()
+                    }),
+                    baseline: baseline.as_ref(),
+                },
                 reason,
             )
             .await,
@@ -140,9 +191,11 @@ pub async fn run(ctx: &Context, args: &DeployArgs) -> Result<u8> {
         "database": url.redacted(),
         "stage": rehearsal,
         "backup": backup,
+        "baseline": baseline,
         "applied": applied,
         "verify": verify_report,
         "recovery": recovery,
+        "held_back": held_back.map(display_version),
         "duration_ms": started.elapsed().as_millis() as u64,
         "exit_code": code,
     });
@@ -170,8 +223,13 @@ pub async fn run(ctx: &Context, args: &DeployArgs) -> Result<u8> {
         ));
     } else if applied.is_empty() {
         out.line(format!(
-            "nothing to deploy: {} is up to date.",
-            url.redacted()
+            "nothing to deploy: {} is up to date{}.",
+            url.redacted(),
+            if held_back.is_some() {
+                " but for the contract migration held back below"
+            } else {
+                ""
+            }
         ));
     } else {
         out.line(format!(
@@ -182,19 +240,37 @@ pub async fn run(ctx: &Context, args: &DeployArgs) -> Result<u8> {
             human_duration(started.elapsed())
         ));
     }
+    if let (None, Some(v)) = (&recovery, held_back) {
+        let name = registry.get(v).map_or("", |m| m.name);
+        out.line(format!(
+            "{} {} {name} is a contract migration: deploy it with `--phase contract` once the deployed application no longer uses what it removes.",
+            out.paint("held back:", Tone::Warn),
+            display_version(v)
+        ));
+    }
     Ok(code)
+}
+
+/// What a failed deploy can undo, and how to check the result.
+struct Undo<'a> {
+    registry: &'a migrate_core::registry::Registry,
+    applied: &'a [Applied],
+    backup: Option<&'a Manifest>,
+    /// The checks after the rollback (`None`: the deploy had nothing to verify).
+    verify: Option<VerifyOptions>,
+    baseline: Option<&'a Baseline>,
 }
 
 /// Rolls back what this deploy applied (newest first), unless one of them is
 /// irreversible: then nothing runs and the restore command is given.
-async fn recover(
-    ctx: &Context,
-    target: &mut Target,
-    registry: &migrate_core::registry::Registry,
-    applied: &[Applied],
-    backup: Option<&Manifest>,
-    reason: String,
-) -> Recovery {
+async fn recover(ctx: &Context, target: &mut Target, undo: Undo<'_>, reason: String) -> Recovery {
+    let Undo {
+        registry,
+        applied,
+        backup,
+        verify: verify_opts,
+        baseline,
+    } = undo;
     let mut r = Recovery {
         reason,
         ..Recovery::default()
@@ -226,7 +302,10 @@ async fn recover(
             return r;
         }
     }
-    match verify::checks(ctx, target).await {
+    let Some(opts) = verify_opts else {
+        return r;
+    };
+    match verify::checks(ctx, target, &opts, baseline).await {
         Ok(v) => {
             if !v.ok() {
                 r.restore_command = restore;
@@ -283,4 +362,50 @@ fn save_report(ctx: &Context, m: &Manifest, doc: &Value) -> Result<String> {
             .as_bytes(),
     )?;
     Ok(path.display().to_string())
+}
+
+/// One line per probe: the baseline the checks after apply compare with.
+fn print_baseline(ctx: &Context, b: &Baseline) {
+    let out = &ctx.out;
+    for (i, p) in b.probes.iter().enumerate() {
+        if let Some(e) = &p.error {
+            out.line(format!(
+                "{}  probe:{} failed, no baseline: {e}",
+                out.paint("baseline", Tone::Warn),
+                i + 1
+            ));
+            continue;
+        }
+        out.line(format!(
+            "{}  probe:{} p50 {:.3} ms, p95 {:.3} ms over {} runs  {}",
+            out.paint("baseline", Tone::Bold),
+            i + 1,
+            p.p50_ms,
+            p.p95_ms,
+            p.runs,
+            migrate_core::sql::one_line(&p.sql, 60)
+        ));
+    }
+    if let Some(m) = &b.metrics {
+        let rate = m
+            .error_rate
+            .map(|r| format!("{:.2}%", r * 100.0))
+            .unwrap_or_else(|| "n/a".into());
+        let p95 = m
+            .p95_seconds
+            .map(|s| format!("{:.1} ms", s * 1e3))
+            .unwrap_or_else(|| "n/a".into());
+        out.line(format!(
+            "{}  metrics {} requests, error rate {rate}, p95 {p95} over {:.1} s",
+            out.paint("baseline", Tone::Bold),
+            m.requests,
+            m.window_seconds
+        ));
+    }
+    if let Some(e) = &b.metrics_error {
+        out.line(format!(
+            "{}  metrics could not be read: {e}",
+            out.paint("baseline", Tone::Warn)
+        ));
+    }
 }

@@ -4,6 +4,7 @@ pub mod apply;
 pub mod backup;
 pub mod check;
 pub mod deploy;
+mod metrics;
 pub mod plan;
 pub mod repair;
 pub mod rollback;

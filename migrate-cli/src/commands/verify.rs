@@ -1,42 +1,96 @@
-//! `verify`: health checks against the database.
+//! `verify`: health checks against the database, and the options every
+//! verification (here and in `deploy`) is built from.
 
-use migrate_core::verify::VerifyReport;
-use migrate_core::{HealthCheck, Result, Target};
+use migrate_core::url::Backend;
+use migrate_core::verify::{Baseline, CommandCheck, VerifyOptions, VerifyReport};
+use migrate_core::{HealthCheck, Result, Target, queries};
 use serde_json::json;
 
 use crate::Context;
 use crate::output::{Output, Tone};
 
+/// The checks and limits of `[verify]` for a database of `backend`, checked
+/// (probes read-only, disabled names real) before anything runs.
+pub(crate) fn options(ctx: &Context, backend: Backend) -> Result<VerifyOptions> {
+    let v = &ctx.config.verify;
+    let queries = queries::collect(&ctx.config.root, &v.queries, backend)?;
+    let opts = VerifyOptions {
+        disabled: v.disable.clone(),
+        expected_schema: None,
+        queries,
+        probes: v.probes.clone(),
+        window: v.window,
+        latency_regression: v.latency_regression,
+        latency_floor: v.latency_floor,
+        lock_waiters_max: v.lock_waiters_max as i64,
+        metrics: crate::commands::metrics::check(ctx)?,
+        command: v.command.as_ref().map(|c| CommandCheck {
+            command: c.clone(),
+            dir: ctx.config.root.clone(),
+            timeout: v.command_timeout,
+        }),
+    };
+    opts.validate(&HealthCheck::registered())?;
+    Ok(opts)
+}
+
 /// Runs the checks on a connected target.
-pub(crate) async fn checks(ctx: &Context, target: &mut Target) -> Result<VerifyReport> {
+pub(crate) async fn checks(
+    ctx: &Context,
+    target: &mut Target,
+    opts: &VerifyOptions,
+    baseline: Option<&Baseline>,
+) -> Result<VerifyReport> {
     let registry = ctx.migrator.registry()?;
+    if !ctx.out.json() {
+        ctx.out.step(format!(
+            "verifying (watching for {})…",
+            migrate_core::human_duration(opts.window)
+        ));
+    }
     target
-        .verify(
-            &registry,
-            &HealthCheck::registered(),
-            &ctx.config.verify.disable,
-        )
+        .verify(&registry, &HealthCheck::registered(), opts, baseline)
         .await
 }
 
 /// Prints a verification, one line per check.
 pub(crate) fn print(out: &Output, r: &VerifyReport) {
     let head = out.paint("verify", Tone::Bold);
+    let width = r
+        .checks
+        .iter()
+        .map(|c| c.name.len())
+        .max()
+        .unwrap_or(0)
+        .max(12);
     for (i, c) in r.checks.iter().enumerate() {
-        let mark = match (&c.disabled, c.ok) {
-            (Some(_), _) => out.paint("off ", Tone::Warn),
-            (None, true) => out.paint("ok  ", Tone::Good),
-            (None, false) => out.paint("FAIL", Tone::Bad),
+        let mark = match (&c.disabled, &c.skipped, c.ok) {
+            (Some(_), _, _) => out.paint("off ", Tone::Warn),
+            (None, Some(_), _) => out.paint("skip", Tone::Dim),
+            (None, None, true) => out.paint("ok  ", Tone::Good),
+            (None, None, false) => out.paint("FAIL", Tone::Bad),
         };
         let label = if i == 0 { head.clone() } else { " ".repeat(6) };
-        out.line(format!("{label}    {mark} {:<28} {}", c.name, c.detail));
+        let mut lines = c.detail.lines();
+        out.line(format!(
+            "{label}    {mark} {:<width$} {}",
+            c.name,
+            lines.next().unwrap_or_default()
+        ));
+        for more in lines {
+            out.line(format!("{:>w$}{more}", "", w = width + 16));
+        }
     }
 }
 
 pub async fn run(ctx: &Context) -> Result<u8> {
     let url = ctx.database_url()?;
     let mut target = ctx.migrator.connect(&url, false).await?;
-    let result = checks(ctx, &mut target).await;
+    let result = async {
+        let opts = options(ctx, url.backend())?;
+        checks(ctx, &mut target, &opts, None).await
+    }
+    .await;
     target.close().await;
     let report = result?;
     let code = if report.ok() { 0 } else { 1 };

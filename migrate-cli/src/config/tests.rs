@@ -141,9 +141,16 @@ queries = ["sql/**/*.sql"]
 probes = ["SELECT count(*) FROM orders WHERE customer_id = 42"]
 latency_regression = 3
 window = "1m"
+latency_floor = "5ms"
 metrics_url = "http://127.0.0.1:9100/metrics"
+metrics_requests = "app_requests_total"
+metrics_errors = "app_errors_total"
+metrics_latency = "app_request_seconds"
 error_rate_max = 0.05
+error_rate_regression = 1.5
+lock_waiters_max = 3
 command = "./scripts/smoke-test.sh"
+command_timeout = "90s"
 
 [verify.disable]
 metrics = "no metrics endpoint in CI"
@@ -196,9 +203,16 @@ fn a_full_file_sets_every_key() {
             probes: vec!["SELECT count(*) FROM orders WHERE customer_id = 42".to_owned()],
             latency_regression: 3.0,
             window: Duration::from_secs(60),
+            latency_floor: Duration::from_millis(5),
             metrics_url: Some("http://127.0.0.1:9100/metrics".to_owned()),
+            metrics_requests: Some("app_requests_total".to_owned()),
+            metrics_errors: Some("app_errors_total".to_owned()),
+            metrics_latency: Some("app_request_seconds".to_owned()),
             error_rate_max: 0.05,
+            error_rate_regression: 1.5,
+            lock_waiters_max: 3,
             command: Some("./scripts/smoke-test.sh".to_owned()),
+            command_timeout: Duration::from_secs(90),
             disable: BTreeMap::from([(
                 "metrics".to_owned(),
                 "no metrics endpoint in CI".to_owned()
@@ -596,3 +610,5 @@ fn missing_file_named_by_the_environment_is_an_error() {
         "{err}"
     );
 }
+
+mod fuzz;

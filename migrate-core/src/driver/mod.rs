@@ -135,6 +135,16 @@ impl Connection {
         })
     }
 
+    /// Runs a query and reads every row it returns, discarding them (for
+    /// timing a probe end to end); returns how many rows there were.
+    pub async fn fetch_all_discard(
+        &mut self,
+        sql: &str,
+    ) -> std::result::Result<usize, sqlx::Error> {
+        use sqlx::Executor;
+        dispatch!(self, c => Ok(c.fetch_all(sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))).await?.len()))
+    }
+
     /// Runs a query and returns the first column of every row as text.
     pub async fn fetch_strings(
         &mut self,
