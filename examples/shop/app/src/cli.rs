@@ -5,6 +5,9 @@
 /// relative to the current folder (the one holding `Migrate.toml`).
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/shop.db";
 
+/// The address `serve` listens on without `--addr`.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
+
 /// The help text.
 pub const USAGE: &str = "\
 shop-app: the shop example's application
@@ -16,13 +19,17 @@ Commands:
   place-order <customer_id> <sku> <quantity> <unit_price_cents>
                                       place an order of one item
   report                              print customers, orders and totals
+  serve [--addr HOST:PORT] [--write-rate N/s]
+                                      serve POST /orders, GET /health and GET /metrics
+                                      (Prometheus) on --addr (default 127.0.0.1:8080);
+                                      --write-rate places N orders a second in the background
 
 The database is --database-url, else DATABASE_URL, else sqlite://data/shop.db
 (relative paths are relative to the current folder). Its schema comes from the
 migrations: run `cargo migrate deploy` in examples/shop first.";
 
 /// What to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     /// Insert generated customers and orders.
     Seed {
@@ -44,12 +51,19 @@ pub enum Command {
     },
     /// Print customers, orders and totals.
     Report,
+    /// Serve HTTP with Prometheus metrics.
+    Serve {
+        /// The address to listen on.
+        addr: String,
+        /// Orders placed a second in the background, if any.
+        write_rate: Option<f64>,
+    },
     /// Print the help text.
     Help,
 }
 
 /// A parsed command line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Args {
     /// `--database-url`, if given.
     pub database_url: Option<String>,
@@ -83,7 +97,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Args, String> {
                 });
             }
             "--database-url" => database_url = Some(value(&mut args, &arg)?),
-            "--customers" | "--orders" => {
+            "--customers" | "--orders" | "--addr" | "--write-rate" => {
                 let v = value(&mut args, &arg)?;
                 options.push((arg, v));
             }
@@ -93,7 +107,9 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Args, String> {
                     .ok_or_else(|| format!("unknown option `{flag}`"))?;
                 match name {
                     "--database-url" => database_url = Some(v.to_owned()),
-                    "--customers" | "--orders" => options.push((name.to_owned(), v.to_owned())),
+                    "--customers" | "--orders" | "--addr" | "--write-rate" => {
+                        options.push((name.to_owned(), v.to_owned()))
+                    }
                     _ => return Err(format!("unknown option `{name}`")),
                 }
             }
@@ -101,10 +117,11 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Args, String> {
         }
     }
     let Some((name, rest)) = positional.split_first() else {
-        return Err("a command is required: seed, place-order or report".into());
+        return Err("a command is required: seed, place-order, report or serve".into());
     };
     let command = match name.as_str() {
         "seed" => {
+            options_of(&options, "seed", &["--customers", "--orders"])?;
             no_extra(rest, "seed")?;
             let (mut customers, mut orders) = (10, 40);
             for (option, v) in &options {
@@ -116,7 +133,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Args, String> {
             Command::Seed { customers, orders }
         }
         "place-order" => {
-            only_database_url(&options, "place-order")?;
+            options_of(&options, "place-order", &[])?;
             let [customer_id, sku, quantity, price] = rest else {
                 return Err(
                     "place-order takes <customer_id> <sku> <quantity> <unit_price_cents>".into(),
@@ -130,14 +147,27 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Args, String> {
             }
         }
         "report" => {
-            only_database_url(&options, "report")?;
+            options_of(&options, "report", &[])?;
             no_extra(rest, "report")?;
             Command::Report
+        }
+        "serve" => {
+            options_of(&options, "serve", &["--addr", "--write-rate"])?;
+            no_extra(rest, "serve")?;
+            let mut addr = DEFAULT_ADDR.to_owned();
+            let mut write_rate = None;
+            for (option, v) in &options {
+                match option.as_str() {
+                    "--addr" => addr = v.clone(),
+                    _ => write_rate = Some(rate(v)?),
+                }
+            }
+            Command::Serve { addr, write_rate }
         }
         "help" => Command::Help,
         other => {
             return Err(format!(
-                "unknown command `{other}`; the commands are seed, place-order and report"
+                "unknown command `{other}`; the commands are seed, place-order, report and serve"
             ));
         }
     };
@@ -163,11 +193,29 @@ fn no_extra(rest: &[String], command: &str) -> Result<(), String> {
     }
 }
 
-/// `--customers` and `--orders` belong to `seed` only.
-fn only_database_url(options: &[(String, String)], command: &str) -> Result<(), String> {
-    match options.first() {
-        Some((option, _)) => Err(format!("`{option}` only applies to seed, not {command}")),
+/// Each option belongs to one command.
+fn options_of(options: &[(String, String)], command: &str, allowed: &[&str]) -> Result<(), String> {
+    match options.iter().find(|(o, _)| !allowed.contains(&o.as_str())) {
+        Some((option, _)) => {
+            let owner = if option == "--addr" || option == "--write-rate" {
+                "serve"
+            } else {
+                "seed"
+            };
+            Err(format!("`{option}` only applies to {owner}, not {command}"))
+        }
         None => Ok(()),
+    }
+}
+
+/// A positive rate: `20`, `20/s` or `0.5/s`.
+fn rate(text: &str) -> Result<f64, String> {
+    let number = text.strip_suffix("/s").unwrap_or(text);
+    match number.parse::<f64>() {
+        Ok(r) if r > 0.0 && r.is_finite() && r <= 10_000.0 => Ok(r),
+        _ => Err(format!(
+            "--write-rate must be a number of writes a second between 0 and 10000, like `20/s`, not `{text}`"
+        )),
     }
 }
 
@@ -227,6 +275,30 @@ mod tests {
             "sqlite://env.db"
         );
         assert_eq!(without.database_url(None), DEFAULT_DATABASE_URL);
+    }
+
+    #[test]
+    fn serve_takes_an_address_and_a_write_rate() {
+        assert_eq!(
+            parse_str("serve").unwrap().command,
+            Command::Serve {
+                addr: DEFAULT_ADDR.into(),
+                write_rate: None
+            }
+        );
+        assert_eq!(
+            parse_str("serve --addr 127.0.0.1:0 --write-rate=20/s")
+                .unwrap()
+                .command,
+            Command::Serve {
+                addr: "127.0.0.1:0".into(),
+                write_rate: Some(20.0)
+            }
+        );
+        assert!(parse_str("serve --write-rate 0").is_err());
+        assert!(parse_str("serve --write-rate fast").is_err());
+        assert!(parse_str("serve --orders 3").is_err());
+        assert!(parse_str("seed --addr 127.0.0.1:0").is_err());
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! The shop example's application: customers place orders of items, and a
-//! report sums them up.
+//! The shop example's application: customers place orders of items, a
+//! report sums them up, and [`serve`] exposes it over HTTP with Prometheus
+//! metrics.
 //!
 //! It reads and writes the tables that `shop-migrations` creates, with plain
 //! runtime queries (`sqlx::query`). All of its SQL lives in [`sql`], loaded
@@ -7,6 +8,7 @@
 //! still prepare after each migration.
 
 pub mod cli;
+pub mod serve;
 pub mod sql;
 pub mod store;
 

@@ -1,4 +1,4 @@
-//! `shop-app`: seed the shop database, place orders, print a report.
+//! `shop-app`: seed the shop database, place orders, print a report, serve HTTP.
 
 use std::process::ExitCode;
 
@@ -70,6 +70,9 @@ async fn execute(store: &Store, command: Command) -> Result<(), Box<dyn std::err
             );
         }
         Command::Report => print!("{}", store.report().await?),
+        Command::Serve { addr, write_rate } => {
+            shop_app::serve::serve(store.clone(), &addr, write_rate).await?
+        }
         Command::Help => println!("{}", cli::USAGE),
     }
     Ok(())

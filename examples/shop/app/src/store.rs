@@ -120,7 +120,7 @@ pub struct CustomerLine {
     pub id: i64,
     /// Email address.
     pub email: String,
-    /// Display name.
+    /// Full name (`customers.full_name`).
     pub name: String,
     /// Number of orders.
     pub orders: i64,
@@ -330,6 +330,22 @@ impl Store {
         update_total(&mut tx, id).await?;
         tx.commit().await?;
         Ok(PlacedOrder { id, total_cents })
+    }
+
+    /// The ids of all customers, in order.
+    pub async fn customer_ids(&self) -> Result<Vec<i64>, Error> {
+        Ok(sqlx::query_scalar(sql::CUSTOMER_IDS)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Whether the database answers a read of the schema the app needs.
+    pub async fn ping(&self) -> Result<(), Error> {
+        let _: i64 = sqlx::query_scalar(sql::CUSTOMER_EXISTS)
+            .bind(0_i64)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Every customer and order with their totals.
