@@ -36,7 +36,7 @@ fn cargo_migrate() -> &'static Path {
             .args([
                 "build",
                 "-p",
-                "migrate-cli",
+                "cargo-migrate",
                 "--bin",
                 "cargo-migrate",
                 "--message-format=json",

@@ -21,31 +21,46 @@ fn backup_files(sb: &Sandbox) -> Vec<std::path::PathBuf> {
     v
 }
 
+/// Runs `deploy-example.sh <args>` (a deploy of `examples/shop`) on SQLite
+/// databases in `tmp`: exit code, stdout, stderr.
+fn deploy_example(tmp: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let o = std::process::Command::new(root.join("deploy-example.sh"))
+        .args(args)
+        .envs(example_env(tmp))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// The environment that points the shop example at databases in `tmp`.
+fn example_env(tmp: &Path) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "DATABASE_URL",
+            format!("sqlite://{}/shop.db", tmp.display()),
+        ),
+        (
+            "STAGING_DATABASE_URL",
+            format!("sqlite://{}/staging.db", tmp.display()),
+        ),
+        (
+            "MIGRATE_BACKUP_DIR",
+            tmp.join("backups").display().to_string(),
+        ),
+        ("NO_COLOR", "1".to_string()),
+    ]
+}
+
 #[test]
 fn readme_command_deploys_the_example_then_has_nothing_to_do() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    let run = || {
-        let o = std::process::Command::new(root.join("deploy-example.sh"))
-            .env(
-                "DATABASE_URL",
-                format!("sqlite://{}/shop.db", tmp.path().display()),
-            )
-            .env(
-                "STAGING_DATABASE_URL",
-                format!("sqlite://{}/staging.db", tmp.path().display()),
-            )
-            .env("MIGRATE_BACKUP_DIR", tmp.path().join("backups"))
-            .env("NO_COLOR", "1")
-            .stdin(std::process::Stdio::null())
-            .output()
-            .unwrap();
-        (
-            o.status.code(),
-            String::from_utf8_lossy(&o.stdout).into_owned(),
-            String::from_utf8_lossy(&o.stderr).into_owned(),
-        )
-    };
+    let run = || deploy_example(tmp.path(), &[]);
     let (code, out, err) = run();
     assert_eq!(code, Some(0), "{out}\n{err}");
     let backup_line = out
@@ -82,6 +97,64 @@ fn readme_command_deploys_the_example_then_has_nothing_to_do() {
     assert_eq!(code, Some(0), "{out}\n{err}");
     assert!(out.contains("nothing to deploy"), "{out}");
     assert!(!out.lines().any(|l| l.starts_with("apply ")), "{out}");
+}
+
+/// The shop's `drop_customers_name` (`phase = contract`) waits for
+/// `deploy --phase contract`, and `status` says so meanwhile.
+#[test]
+fn the_example_holds_its_contract_migration_back_until_phase_contract() {
+    let tmp = tempfile::tempdir().unwrap();
+    let held = "held back: 20250115_000000 drop_customers_name is a contract migration";
+    let (code, out, err) = deploy_example(tmp.path(), &[]);
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    assert!(out.contains("apply     20250108_000000"), "{out}");
+    assert!(!out.contains("apply     20250115_000000"), "{out}");
+    assert!(out.contains(held), "{out}");
+
+    let (code, out, err) = deploy_example(tmp.path(), &[]);
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    assert!(
+        out.contains("nothing to deploy")
+            && out.contains("but for the contract migration held back below"),
+        "{out}"
+    );
+    assert!(out.contains(held), "{out}");
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let status = || {
+        let o = std::process::Command::new(root.join("target/debug/cargo-migrate"))
+            .args(["migrate", "status"])
+            .current_dir(root.join("examples/shop"))
+            .envs(example_env(tmp.path()))
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+        )
+    };
+    let (_, out) = status();
+    let line = out
+        .lines()
+        .find(|l| l.contains("drop_customers_name"))
+        .unwrap_or_else(|| panic!("no drop_customers_name in status:\n{out}"));
+    assert!(line.contains("held back"), "{out}");
+
+    let (code, out, err) = deploy_example(tmp.path(), &["--phase", "contract"]);
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    let applied: Vec<_> = out.lines().filter(|l| l.starts_with("apply ")).collect();
+    assert_eq!(applied.len(), 1, "{out}");
+    assert!(
+        applied[0].contains("20250115_000000  drop_customers_name"),
+        "{out}"
+    );
+    assert!(out.contains("deployed 1 migration "), "{out}");
+    assert!(!out.contains("held back:"), "{out}");
+
+    let (code, out) = status();
+    assert_eq!(code, Some(0), "{out}");
+    assert!(!out.contains("held back"), "{out}");
 }
 
 #[test]

@@ -1,1 +1,1 @@
-INSERT INTO customers (email, name) VALUES (?, ?) RETURNING id
+INSERT INTO customers (email, full_name) VALUES (?, ?) RETURNING id

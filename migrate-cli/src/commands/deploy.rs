@@ -195,7 +195,7 @@ pub async fn run(ctx: &Context, args: &DeployArgs) -> Result<u8> {
         "applied": applied,
         "verify": verify_report,
         "recovery": recovery,
-        "held_back": held_back.map(display_version),
+        "held_back": held_back,
         "duration_ms": started.elapsed().as_millis() as u64,
         "exit_code": code,
     });

@@ -531,10 +531,11 @@ fn shop_example_deploys_then_has_nothing_to_do(db: TestDb) {
     let runner = tmp.path().join("shop-migrations");
     std::fs::copy(root.join("target/debug/shop-migrations"), &runner).unwrap();
     let staging = db.sibling();
-    let deploy = || {
+    let deploy = |args: &[&str]| {
         run({
             let mut c = Command::new(&runner);
             c.arg("deploy")
+                .args(args)
                 .current_dir(root.join("examples/shop"))
                 .env("DATABASE_URL", &db.url)
                 .env("STAGING_DATABASE_URL", &staging.url)
@@ -546,10 +547,16 @@ fn shop_example_deploys_then_has_nothing_to_do(db: TestDb) {
             c
         })
     };
-    let r = deploy();
+    let r = deploy(&[]);
     r.expect(0);
     let applied = r.stdout.lines().filter(|l| l.starts_with("apply ")).count();
-    assert_eq!(applied, 7, "{}", r.stdout);
+    // The contract migration `drop_customers_name` waits for `--phase contract`.
+    assert_eq!(applied, 9, "{}", r.stdout);
+    assert!(
+        r.stdout.contains("held back: 20250115_000000"),
+        "{}",
+        r.stdout
+    );
     assert!(
         r.stdout.contains("health:orders_have_customers") && r.stdout.contains("deployed"),
         "{}",
@@ -557,9 +564,22 @@ fn shop_example_deploys_then_has_nothing_to_do(db: TestDb) {
     );
     assert_eq!(
         db.scalar("SELECT count(*) FROM _migrate_history WHERE state = 'finished'"),
-        7
+        9
     );
-    let r = deploy();
+    let r = deploy(&[]);
     r.expect(0);
     assert!(r.stdout.contains("nothing to deploy"), "{}", r.stdout);
+    let r = deploy(&["--phase", "contract"]);
+    r.expect(0);
+    let applied: Vec<_> = r
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("apply "))
+        .collect();
+    assert_eq!(applied.len(), 1, "{}", r.stdout);
+    assert!(applied[0].contains("drop_customers_name"), "{}", r.stdout);
+    assert_eq!(
+        db.scalar("SELECT count(*) FROM _migrate_history WHERE state = 'finished'"),
+        10
+    );
 }

@@ -18,6 +18,9 @@ mod m20241201_090000_add_orders_total_cents;
 mod m20241201_091000_index_orders_customer_id;
 mod m20241201_093000_backfill_orders_total_cents;
 mod m20241215_100000_purge_invalid_order_items;
+mod m20250101_000000_add_customers_full_name;
+mod m20250108_000000_backfill_customers_full_name;
+mod m20250115_000000_drop_customers_name;
 #[cfg(test)]
 mod tests;
 

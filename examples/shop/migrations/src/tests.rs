@@ -1,5 +1,7 @@
 //! The migrations on a fresh SQLite database: the batched backfill, the
-//! purge, the round trip of the reversible ones, and the health check.
+//! purge, the round trip of the reversible ones, the health check, and the
+//! rename of `customers.name` to `full_name` across its three deploys
+//! (`rename.rs`).
 #![expect(
     clippy::inconsistent_digit_grouping,
     reason = "versions are written `date_time`, as in the attributes"
@@ -7,7 +9,7 @@
 
 use std::path::Path;
 
-use migrate_core::apply::ApplyOptions;
+use migrate_core::apply::{ApplyOptions, ApplyReport};
 use migrate_core::compare::PlanOptions;
 use migrate_core::registry::Registry;
 use migrate_core::rollback::{self, RollbackTarget};
@@ -18,6 +20,9 @@ use tempfile::TempDir;
 const INDEX_ORDERS: u64 = 20241201_091000;
 const BACKFILL: u64 = 20241201_093000;
 const PURGE: u64 = 20241215_100000;
+const ADD_FULL_NAME: u64 = 20250101_000000;
+const BACKFILL_FULL_NAME: u64 = 20250108_000000;
+const DROP_NAME: u64 = 20250115_000000;
 
 /// A fresh database in a temporary folder, with the registry.
 async fn fresh() -> (TempDir, Target, Registry) {
@@ -30,18 +35,29 @@ async fn fresh() -> (TempDir, Target, Registry) {
 }
 
 async fn apply_to(target: &mut Target, registry: &Registry, to: Option<u64>) -> Vec<u64> {
+    let report = apply_report(target, registry, to, false).await;
+    report.applied.iter().map(|a| a.version).collect()
+}
+
+/// Applies up to `to`, with the contract migrations when `contract`.
+async fn apply_report(
+    target: &mut Target,
+    registry: &Registry,
+    to: Option<u64>,
+    contract: bool,
+) -> ApplyReport {
     let options = ApplyOptions {
         plan: PlanOptions {
             to,
+            contract,
             ..PlanOptions::default()
         },
         ..ApplyOptions::default()
     };
-    let report = target
+    target
         .apply(registry, &options, &mut |_| {})
         .await
-        .expect("apply");
-    report.applied.iter().map(|a| a.version).collect()
+        .expect("apply")
 }
 
 async fn count(target: &mut Target, sql: &str) -> i64 {
@@ -80,7 +96,7 @@ fn each_migration_lives_in_its_own_module_with_a_description() {
     let registry = Migrator::registered()
         .registry()
         .expect("no duplicate versions");
-    assert_eq!(registry.len(), 7);
+    assert_eq!(registry.len(), 10);
     for m in registry.migrations() {
         let file = Path::new(m.file).file_name().expect("a file name");
         let expected = format!("m{}_{}.rs", display_version(m.version), m.name);
@@ -93,7 +109,7 @@ fn each_migration_lives_in_its_own_module_with_a_description() {
         .filter(|m| m.down.is_none())
         .map(|m| m.version)
         .collect();
-    assert_eq!(irreversible, [PURGE]);
+    assert_eq!(irreversible, [PURGE, DROP_NAME]);
 }
 
 #[tokio::test]
@@ -216,3 +232,5 @@ async fn the_health_check_fails_on_an_order_without_customer() {
 fn every_migration_round_trips() {
     migrate_core::testing::assert_round_trip();
 }
+
+mod rename;
