@@ -128,47 +128,11 @@ pub fn table(result: &ServerResult) -> String {
             format!("{:.1}×", ratio(s.p99, baseline)),
         ]);
     }
-    let widths: Vec<usize> = (0..header.len())
-        .map(|i| {
-            rows.iter()
-                .map(|r| r[i].chars().count())
-                .chain([header[i].chars().count()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: Vec<String>| {
-        let cells: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(i, (c, w))| {
-                let pad = w - c.chars().count();
-                if i == 0 {
-                    format!("{c}{}", " ".repeat(pad))
-                } else {
-                    format!("{}{c}", " ".repeat(pad))
-                }
-            })
-            .collect();
-        format!("| {} |", cells.join(" | "))
-    };
-    let mut out = vec![line(header.iter().map(|h| h.to_string()).collect())];
-    out.push(format!(
-        "|{}|",
-        widths
-            .iter()
-            .enumerate()
-            .map(|(i, w)| if i == 0 {
-                format!(":{}", "-".repeat(w + 1))
-            } else {
-                format!("{}:", "-".repeat(w + 1))
-            })
-            .collect::<Vec<_>>()
-            .join("|")
-    ));
-    out.extend(rows.into_iter().map(line));
-    out.join("\n")
+    let mut t = crate::table::Table::new(&header);
+    for r in rows {
+        t.row(r);
+    }
+    t.render()
 }
 
 /// The one-line judgement: helpers within [`P99_GOAL`]× the baseline p99,

@@ -415,11 +415,26 @@ pub(crate) async fn run_down(target: &mut Target, m: &'static Migration) -> Resu
         state,
         source: Box::new(e),
     };
-    // MariaDB/MySQL commit DDL implicitly: a down killed or failing halfway
-    // may have dropped things already, so there it gets a `started` row
-    // first, as in apply, and is reported dirty instead of still applied.
+    // Without a transaction, and on MariaDB/MySQL (which commit DDL
+    // implicitly, so a down killed or failing halfway may have dropped things
+    // already), the down gets a `started` row first, as in apply, and is
+    // reported dirty instead of still applied.
     let ddl_auto_commits = target.conn().backend() == crate::url::Backend::MySql;
-    if m.transaction && !ddl_auto_commits {
+    let marked = !m.transaction || ddl_auto_commits;
+    if marked {
+        history
+            .set_state(
+                target.conn(),
+                m.version,
+                RowState::Started,
+                None,
+                Some("rollback started"),
+                None,
+            )
+            .await?;
+        failpoint::hit("rollback.after_started_row");
+    }
+    let result = if m.transaction {
         target.conn().begin().await?;
         target.db.in_transaction = true;
         let body = async {
@@ -430,88 +445,45 @@ pub(crate) async fn run_down(target: &mut Target, m: &'static Migration) -> Resu
         }
         .await;
         target.db.in_transaction = false;
-        if let Err(e) = body {
+        if body.is_err() {
             let _ = target.conn().rollback().await;
+        }
+        body
+    } else {
+        down(&mut target.db).await
+    };
+    if let Err(e) = result {
+        if !marked {
             return Err(fail(
                 e,
                 "Its down ran in a transaction that was rolled back: the migration is still applied.".into(),
             ));
         }
-    } else if m.transaction {
-        history
+        let msg = crate::url::redact(&e.to_string());
+        let _ = history
             .set_state(
                 target.conn(),
                 m.version,
-                RowState::Started,
+                RowState::Failed,
                 None,
-                Some("rollback started"),
-                None,
+                Some(&format!("rollback failed: {msg}")),
+                e.statement(),
             )
-            .await?;
-        failpoint::hit("rollback.after_started_row");
-        target.conn().begin().await?;
-        target.db.in_transaction = true;
-        let body = async {
-            down(&mut target.db).await?;
-            failpoint::hit("rollback.in_transaction");
-            history.delete(target.db.conn(), m.version).await?;
-            target.db.conn().commit().await.map_err(Error::from)
-        }
-        .await;
-        target.db.in_transaction = false;
-        if let Err(e) = body {
-            let _ = target.conn().rollback().await;
-            let msg = crate::url::redact(&e.to_string());
-            let _ = history
-                .set_state(
-                    target.conn(),
-                    m.version,
-                    RowState::Failed,
-                    None,
-                    Some(&format!("rollback failed: {msg}")),
-                    e.statement(),
-                )
-                .await;
-            return Err(fail(
-                e,
-                format!(
-                    "MariaDB/MySQL commit DDL implicitly, so the statements of its down before the failing one may have taken effect: the history row is marked failed (dirty). Check the schema, finish or undo the down by hand, then `cargo migrate repair {} --rolled-back` (or `--applied`).",
-                    m.version
-                ),
-            ));
-        }
-    } else {
-        history
-            .set_state(
-                target.conn(),
-                m.version,
-                RowState::Started,
-                None,
-                Some("rollback started"),
-                None,
+            .await;
+        let state = if m.transaction {
+            format!(
+                "MariaDB/MySQL commit DDL implicitly, so the statements of its down before the failing one may have taken effect: the history row is marked failed (dirty). Check the schema, finish or undo the down by hand, then `cargo migrate repair {} --rolled-back` (or `--applied`).",
+                m.version
             )
-            .await?;
-        failpoint::hit("rollback.after_started_row");
-        if let Err(e) = down(&mut target.db).await {
-            let msg = crate::url::redact(&e.to_string());
-            let _ = history
-                .set_state(
-                    target.conn(),
-                    m.version,
-                    RowState::Failed,
-                    None,
-                    Some(&format!("rollback failed: {msg}")),
-                    e.statement(),
-                )
-                .await;
-            return Err(fail(
-                e,
-                format!(
-                    "Its down is not transactional: the history row is marked failed (dirty). Finish or undo the down by hand, then `cargo migrate repair {} --rolled-back` (or `--applied`).",
-                    m.version
-                ),
-            ));
-        }
+        } else {
+            format!(
+                "Its down is not transactional: the history row is marked failed (dirty). Finish or undo the down by hand, then `cargo migrate repair {} --rolled-back` (or `--applied`).",
+                m.version
+            )
+        };
+        return Err(fail(e, state));
+    }
+    if !m.transaction {
         history.delete(target.conn(), m.version).await?;
     }
     Ok(started.elapsed())
