@@ -74,10 +74,32 @@ pub fn sha256_file(path: &Path) -> Result<String> {
 
 fn new_id(dir: &Path) -> String {
     let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-    let base = now.replace(':', "-");
-    let mut id = base.clone();
+    free_id(dir, &now.replace(':', "-"))
+}
+
+/// `base`, or `base-2`, `base-3`…: the first id no file in `dir` uses yet.
+/// Every file a backup writes (`.{id}.partial`, `{id}.sqlite`,
+/// `.{id}.json.partial`, `{id}.json`, `{id}.deploy.json`) counts, so a backup
+/// killed halfway in the same second cannot make the next one collide with
+/// its leftovers.
+fn free_id(dir: &Path, base: &str) -> String {
+    let names: Vec<String> = fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let used = |id: &str| {
+        let (plain, hidden) = (format!("{id}."), format!(".{id}."));
+        names
+            .iter()
+            .any(|n| n.starts_with(&plain) || n.starts_with(&hidden))
+    };
+    let mut id = base.to_string();
     let mut n = 2;
-    while dir.join(format!("{id}.json")).exists() || dir.join(format!(".{id}.partial")).exists() {
+    while used(&id) {
         id = format!("{base}-{n}");
         n += 1;
     }
@@ -297,5 +319,27 @@ pub async fn restore(dir: &Path, m: &Manifest, into: &DbUrl, force: bool) -> Res
             "no restore support for {} in this build",
             other.as_str()
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::free_id;
+
+    #[test]
+    fn leftovers_of_a_killed_backup_make_the_next_one_take_another_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = "2026-11-25T21-40-01Z";
+        assert_eq!(free_id(dir.path(), base), base);
+        // Killed after the dump was renamed, while the manifest was being written.
+        std::fs::write(dir.path().join(format!("{base}.sqlite")), b"x").unwrap();
+        std::fs::write(dir.path().join(format!(".{base}.json.partial")), b"").unwrap();
+        assert_eq!(free_id(dir.path(), base), format!("{base}-2"));
+        std::fs::write(dir.path().join(format!(".{base}-2.partial")), b"").unwrap();
+        assert_eq!(free_id(dir.path(), base), format!("{base}-3"));
+        // Another id that merely starts with the same text does not count.
+        let other = tempfile::tempdir().unwrap();
+        std::fs::write(other.path().join(format!("{base}-2.json")), b"{}").unwrap();
+        assert_eq!(free_id(other.path(), base), base);
     }
 }
