@@ -264,6 +264,18 @@ impl Target {
         history.load(self.conn()).await
     }
 
+    /// Every finished migration (version, checksum of the applied code), in
+    /// history order.
+    pub async fn finished(&mut self) -> Result<Vec<(u64, String)>> {
+        Ok(self
+            .history_rows()
+            .await?
+            .into_iter()
+            .filter(|r| r.state == crate::history::RowState::Finished)
+            .map(|r| (r.version, r.checksum))
+            .collect())
+    }
+
     /// Compares the registry with the history table.
     pub async fn compare(&mut self, registry: &Registry) -> Result<Comparison> {
         let rows = self.history_rows().await?;

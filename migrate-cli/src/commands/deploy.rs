@@ -118,11 +118,10 @@ pub async fn run(ctx: &Context, args: &DeployArgs) -> Result<u8> {
     // The rehearsal ran on a clone of production: the live schema must now be
     // the one it ended with (and, after a rollback, the one it started from).
     let rehearsed_schema = |schema: &Schema, what: &str| {
-        rehearsal
-            .report
-            .clone
-            .is_some()
-            .then(|| (schema.clone(), format!("the rehearsal's schema {what}")))
+        match rehearsal.report.clone {
+        Some(_) => Ok((schema.clone(), format!("the rehearsal's schema {what}"))),
+        None => Err("staging was not refreshed from production (`[staging] clone = false`), so its schema is not production's".to_string()),
+    }
     };
     let failure = match (applied_result, &vopts) {
         (Err(e), _) => Some(format!(

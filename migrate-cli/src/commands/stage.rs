@@ -213,6 +213,9 @@ pub(crate) async fn rehearse(ctx: &Context, sel: &Selection, bless: bool) -> Res
             passed: rehearsal.ok(),
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
             report: json!({ "failures": rehearsal.failures(), "total_ms": rehearsal.report.total_ms }),
+            applied_after: target.finished().await?,
+            schema_before: Some(rehearsal.report.schema_before.to_text()),
+            schema_after: Some(rehearsal.report.schema_after.to_text()),
         };
         rehearsal::store(target.db().conn_mut(), &record).await?;
         Ok(rehearsal)

@@ -1,7 +1,9 @@
 //! `verify`: health checks against the database, and the options every
 //! verification (here and in `deploy`) is built from.
 
-use migrate_core::url::Backend;
+use migrate_core::rehearsal;
+use migrate_core::schema::Schema;
+use migrate_core::url::{Backend, DbUrl};
 use migrate_core::verify::{Baseline, CommandCheck, VerifyOptions, VerifyReport};
 use migrate_core::{HealthCheck, Result, Target, queries};
 use serde_json::json;
@@ -16,7 +18,7 @@ pub(crate) fn options(ctx: &Context, backend: Backend) -> Result<VerifyOptions> 
     let queries = queries::collect(&ctx.config.root, &v.queries, backend)?;
     let opts = VerifyOptions {
         disabled: v.disable.clone(),
-        expected_schema: None,
+        expected_schema: Err("no rehearsal schema to compare with".into()),
         queries,
         probes: v.probes.clone(),
         window: v.window,
@@ -83,11 +85,53 @@ pub(crate) fn print(out: &Output, r: &VerifyReport) {
     }
 }
 
+/// The schema the latest rehearsal for `production` says it should have now:
+/// read from the staging database's rehearsal records. Never fails the
+/// verification by itself: without staging, a record or a matching applied
+/// set, the reason is shown on the skipped `rehearsal` check.
+async fn rehearsed_schema(
+    ctx: &Context,
+    production: &DbUrl,
+    target: &mut Target,
+) -> std::result::Result<(Schema, String), String> {
+    let Some(staging) = ctx.config.staging_url() else {
+        return Err("no staging database configured ([staging] url or STAGING_DATABASE_URL), so no rehearsal to compare with".into());
+    };
+    let unreadable = |e: migrate_core::Error| {
+        format!(
+            "the rehearsal records on staging could not be read: {}",
+            migrate_core::url::redact(&e.to_string())
+        )
+    };
+    let staging = DbUrl::parse(&staging).map_err(unreadable)?;
+    let mut st = ctx.migrator.connect(&staging, false).await.map_err(|e| {
+        let first = e.to_string();
+        format!(
+            "staging ({}) could not be opened, so there is no rehearsal to compare with ({}); run `cargo migrate stage` before applying",
+            staging.redacted(),
+            migrate_core::url::redact(first.lines().next().unwrap_or_default())
+        )
+    })?;
+    let record = rehearsal::latest(st.db().conn_mut(), &production.redacted()).await;
+    st.close().await;
+    let Some(record) = record.map_err(unreadable)? else {
+        return Err(format!(
+            "staging holds no rehearsal for {}; run `cargo migrate stage` before applying",
+            production.redacted()
+        ));
+    };
+    let applied = target.finished().await.map_err(unreadable)?;
+    record.expected_schema(&applied)
+}
+
 pub async fn run(ctx: &Context) -> Result<u8> {
     let url = ctx.database_url()?;
     let mut target = ctx.migrator.connect(&url, false).await?;
     let result = async {
-        let opts = options(ctx, url.backend())?;
+        let mut opts = options(ctx, url.backend())?;
+        if !opts.disabled.contains_key("rehearsal") {
+            opts.expected_schema = rehearsed_schema(ctx, &url, &mut target).await;
+        }
         checks(ctx, &mut target, &opts, None).await
     }
     .await;

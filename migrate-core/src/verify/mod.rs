@@ -54,8 +54,9 @@ pub struct VerifyOptions {
     /// Disabled checks, each with its reason.
     pub disabled: BTreeMap<String, String>,
     /// The schema the live database must have, and where it comes from
-    /// (e.g. the rehearsal of this deploy).
-    pub expected_schema: Option<(Schema, String)>,
+    /// (e.g. the rehearsal of this deploy); or why there is none, shown when
+    /// the `rehearsal` check is skipped.
+    pub expected_schema: std::result::Result<(Schema, String), String>,
     /// Application queries that must still prepare (never executed).
     pub queries: Vec<AppQuery>,
     /// Read-only probe statements, executed and timed.
@@ -79,7 +80,7 @@ impl Default for VerifyOptions {
     fn default() -> Self {
         VerifyOptions {
             disabled: BTreeMap::new(),
-            expected_schema: None,
+            expected_schema: Err("no rehearsal schema to compare with".into()),
             queries: Vec::new(),
             probes: Vec::new(),
             window: Duration::from_secs(30),
@@ -299,9 +300,9 @@ impl Target {
 
         checks.push(match (skip("rehearsal"), &opts.expected_schema, &live) {
             (Some(c), _, _) => c,
-            (None, None, _) => skipped("rehearsal", "no rehearsal schema to compare with (deploy compares with its own rehearsal)"),
-            (None, Some(_), None) => skipped("rehearsal", "the live schema could not be read"),
-            (None, Some((expected, source)), Some(live)) => {
+            (None, Err(why), _) => skipped("rehearsal", why),
+            (None, Ok(_), None) => skipped("rehearsal", "the live schema could not be read"),
+            (None, Ok((expected, source)), Some(live)) => {
                 let t = Instant::now();
                 let diff = expected.diff(live, source, "live");
                 if diff.is_empty() {

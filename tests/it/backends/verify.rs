@@ -500,3 +500,73 @@ fn queued_sessions_fail_verify_on_mysql() {
     let Some(db) = mysql_db() else { return };
     queued_sessions_fail_verify(&db);
 }
+
+/// `verify` on its own compares the live schema with the latest rehearsal
+/// recorded on staging for this database: the schema before or after the
+/// rehearsed migrations, whichever set production holds.
+fn standalone_verify_compares_with_the_latest_rehearsal(db: Option<&TestDb>) {
+    let case = Case::new(bin!("fx-shop"), db, "");
+    let label = case.on.label();
+    let rehearsal = |args: &[&str], code: i32| {
+        let mut all = vec!["verify", "--format", "json"];
+        all.extend_from_slice(args);
+        let r = case.run(&all);
+        r.expect(code);
+        check(&r.json()["verify"], "rehearsal").clone()
+    };
+    case.run(&["apply", "--to", "20240101_000001"]).expect(0);
+    let none = rehearsal(&[], 0);
+    assert!(
+        none["skipped"]
+            .as_str()
+            .is_some_and(|s| s.contains("cargo migrate stage")),
+        "{label}: no rehearsal yet, skipped with what to do: {none}"
+    );
+
+    case.run(&["stage"]).expect(0);
+    let before = rehearsal(&[], 0);
+    assert_eq!(before["ok"], true, "{label}: {before}");
+    assert!(
+        before["detail"]
+            .as_str()
+            .is_some_and(|s| s.contains("before its migrations")),
+        "{label}: production is still at the rehearsal's start: {before}"
+    );
+
+    case.run(&["apply"]).expect(0);
+    let after = rehearsal(&[], 0);
+    assert_eq!(after["ok"], true, "{label}: {after}");
+    assert!(
+        after["detail"]
+            .as_str()
+            .is_some_and(|s| s.contains("after its migrations")),
+        "{label}: {after}"
+    );
+
+    case.on.execute("CREATE TABLE intruder (id INT)");
+    let changed = rehearsal(&[], 1);
+    assert_eq!(changed["ok"], false, "{label}: {changed}");
+    assert!(
+        changed["detail"]
+            .as_str()
+            .is_some_and(|s| s.contains("intruder")),
+        "{label}: the diff names the table changed out of band: {changed}"
+    );
+}
+
+#[test]
+fn standalone_verify_compares_with_the_latest_rehearsal_on_sqlite() {
+    standalone_verify_compares_with_the_latest_rehearsal(None);
+}
+
+#[test]
+fn standalone_verify_compares_with_the_latest_rehearsal_on_postgres() {
+    let Some(db) = pg_db() else { return };
+    standalone_verify_compares_with_the_latest_rehearsal(Some(&db));
+}
+
+#[test]
+fn standalone_verify_compares_with_the_latest_rehearsal_on_mysql() {
+    let Some(db) = mysql_db() else { return };
+    standalone_verify_compares_with_the_latest_rehearsal(Some(&db));
+}
