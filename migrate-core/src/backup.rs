@@ -281,17 +281,62 @@ pub fn check_file(dir: &Path, m: &Manifest) -> Result<()> {
     Ok(())
 }
 
-/// Deletes the oldest backups beyond `keep`; returns the removed ids.
+/// How old a file of a backup without a manifest must be before `prune`
+/// takes it for the leftover of an interrupted backup: a backup still being
+/// written (by another process) touches its file far more often than this.
+pub const LEFTOVER_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Deletes the oldest backups beyond `keep`, and the files interrupted
+/// backups left behind (a dump without a manifest, a half-written manifest)
+/// once they are older than [`LEFTOVER_AGE`]; returns the removed backup ids
+/// and leftover file names.
 pub fn prune(dir: &Path, keep: usize) -> Result<Vec<String>> {
     let all = list(dir)?;
     let excess = all.len().saturating_sub(keep.max(1));
     let mut removed = Vec::new();
-    for m in all.into_iter().take(excess) {
+    for m in all.iter().take(excess) {
         let _ = fs::remove_file(m.path(dir));
         let _ = fs::remove_file(dir.join(format!("{}.deploy.json", m.id)));
         fs::remove_file(dir.join(format!("{}.json", m.id)))?;
-        removed.push(m.id);
+        removed.push(m.id.clone());
     }
+    let kept: Vec<&str> = all.iter().skip(excess).map(|m| m.id.as_str()).collect();
+    removed.extend(remove_leftovers(dir, &kept, LEFTOVER_AGE)?);
+    Ok(removed)
+}
+
+/// Removes the files of backups that have no manifest (`kept` lists the ids
+/// that do) and were last written more than `age` ago. Only names a backup
+/// writes are considered; anything else in the folder is left alone.
+fn remove_leftovers(dir: &Path, kept: &[&str], age: std::time::Duration) -> Result<Vec<String>> {
+    const SUFFIXES: [&str; 5] = [".partial", ".json.partial", ".sqlite", ".pgdump", ".sql"];
+    let mut removed = Vec::new();
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Ok(removed);
+    };
+    for entry in entries.filter_map(|e| e.ok()) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some((id, suffix)) = name.trim_start_matches('.').split_once('.') else {
+            continue;
+        };
+        let suffix = format!(".{suffix}");
+        let looks_like_backup = id.len() >= 20 && id.as_bytes()[4] == b'-' && id.contains('T');
+        if !looks_like_backup || !SUFFIXES.contains(&suffix.as_str()) || kept.contains(&id) {
+            continue;
+        }
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|elapsed| elapsed > age);
+        if old {
+            fs::remove_file(entry.path())?;
+            tracing::info!(target: "migrate::backup", file = %name, "removed the leftover of an interrupted backup");
+            removed.push(name);
+        }
+    }
+    removed.sort();
     Ok(removed)
 }
 
@@ -324,7 +369,8 @@ pub async fn restore(dir: &Path, m: &Manifest, into: &DbUrl, force: bool) -> Res
 
 #[cfg(test)]
 mod tests {
-    use super::free_id;
+    use super::{free_id, remove_leftovers};
+    use std::time::{Duration, SystemTime};
 
     #[test]
     fn leftovers_of_a_killed_backup_make_the_next_one_take_another_id() {
@@ -341,5 +387,52 @@ mod tests {
         let other = tempfile::tempdir().unwrap();
         std::fs::write(other.path().join(format!("{base}-2.json")), b"{}").unwrap();
         assert_eq!(free_id(other.path(), base), base);
+    }
+
+    #[test]
+    fn prune_removes_old_leftovers_of_interrupted_backups_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, age: u64| {
+            let path = dir.path().join(name);
+            let f = std::fs::File::create(&path).unwrap();
+            f.set_modified(SystemTime::now() - Duration::from_secs(age))
+                .unwrap();
+        };
+        let hour = 3600;
+        write("2026-11-20T10-00-00Z.sqlite", 2 * hour); // dump, manifest never written
+        write(".2026-11-20T10-00-00Z.json.partial", 2 * hour);
+        write(".2026-11-21T10-00-00Z.partial", 2 * hour); // killed during the dump
+        write(".2026-11-25T21-00-00Z.partial", 60); // another process is dumping now
+        write("2026-11-22T10-00-00Z.pgdump", 2 * hour); // a kept backup's file
+        write("2026-11-22T10-00-00Z.json", 2 * hour);
+        write("notes.txt", 2 * hour); // not ours
+        let removed = remove_leftovers(
+            dir.path(),
+            &["2026-11-22T10-00-00Z"],
+            Duration::from_secs(hour),
+        )
+        .unwrap();
+        assert_eq!(
+            removed,
+            [
+                ".2026-11-20T10-00-00Z.json.partial",
+                ".2026-11-21T10-00-00Z.partial",
+                "2026-11-20T10-00-00Z.sqlite",
+            ]
+        );
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                ".2026-11-25T21-00-00Z.partial",
+                "2026-11-22T10-00-00Z.json",
+                "2026-11-22T10-00-00Z.pgdump",
+                "notes.txt",
+            ]
+        );
     }
 }

@@ -50,6 +50,13 @@ pub async fn take(ctx: &Context) -> Result<u8> {
             "          {}",
             m.path(&ctx.config.backup.dir).display()
         ));
+        if !pruned.is_empty() {
+            ctx.out.line(format!(
+                "          removed (keep = {}, and leftovers of interrupted backups): {}",
+                ctx.config.backup.keep,
+                pruned.join(", ")
+            ));
+        }
     }
     Ok(0)
 }
