@@ -205,6 +205,7 @@ pub async fn take(target: &mut Target, dir: &Path) -> Result<Manifest> {
 fn write_manifest(dir: &Path, m: &Manifest) -> Result<()> {
     let tmp = dir.join(format!(".{}.json.partial", m.id));
     let mut f = create_private(&tmp)?;
+    crate::failpoint::hit("backup.writing_manifest");
     f.write_all(
         serde_json::to_string_pretty(m)
             .map_err(|e| Error::msg(e.to_string()))?

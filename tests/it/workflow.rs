@@ -202,6 +202,23 @@ fn backup_then_restore_gives_back_the_same_rows() {
 }
 
 #[test]
+fn a_backup_killed_while_writing_its_manifest_is_not_listed_and_the_next_one_works() {
+    let sb = Sandbox::with_config(bin!("fx-shop"), "");
+    sb.run(&["apply"]).expect(0);
+    let listed = || {
+        sb.run(&["backups", "--format", "json"]).json()["backups"]
+            .as_array()
+            .map_or(0, Vec::len)
+    };
+    let before = listed();
+    sb.kill_at("backup.writing_manifest", &["backup"]);
+    assert_eq!(listed(), before, "a dump without its manifest is no backup");
+    // Usually within the same second as the killed one, whose files are still there.
+    sb.run(&["backup"]).expect(0);
+    assert_eq!(listed(), before + 1);
+}
+
+#[test]
 fn backup_file_is_owner_only_while_being_written() {
     let sb = Sandbox::with_config(bin!("fx-shop"), "");
     sb.run(&["apply"]).expect(0);

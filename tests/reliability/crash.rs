@@ -107,6 +107,7 @@ fn plan(rng: &mut Rng, backend: Backend, budgets: &[u64; 3]) -> Plan {
                     at(rng, "db.execute", count(|m| m.0)),
                     Some(backup_point.into()),
                     Some("backup.before_rename".into()),
+                    Some("backup.writing_manifest".into()),
                 ],
             )
         }
@@ -152,6 +153,7 @@ fn plan(rng: &mut Rng, backend: Backend, budgets: &[u64; 3]) -> Plan {
             vec![
                 Some(backup_point.into()),
                 Some("backup.before_rename".into()),
+                Some("backup.writing_manifest".into()),
             ],
         ),
     };
