@@ -507,51 +507,31 @@ fn queued_sessions_fail_verify_on_mysql() {
 fn standalone_verify_compares_with_the_latest_rehearsal(db: Option<&TestDb>) {
     let case = Case::new(bin!("fx-shop"), db, "");
     let label = case.on.label();
-    let rehearsal = |args: &[&str], code: i32| {
-        let mut all = vec!["verify", "--format", "json"];
-        all.extend_from_slice(args);
-        let r = case.run(&all);
+    // Runs `verify`, expects `code`, and checks the rehearsal check's verdict
+    // and that `field` ("skipped" or "detail") says `needle`.
+    let rehearsal = |code: i32, ok: bool, field: &str, needle: &str| {
+        let r = case.run(&["verify", "--format", "json"]);
         r.expect(code);
-        check(&r.json()["verify"], "rehearsal").clone()
+        let c = check(&r.json()["verify"], "rehearsal").clone();
+        assert_eq!(c["ok"], ok, "{label}: {c}");
+        assert!(
+            c[field].as_str().is_some_and(|s| s.contains(needle)),
+            "{label}: {field} says {needle:?}: {c}"
+        );
     };
     case.run(&["apply", "--to", "20240101_000001"]).expect(0);
-    let none = rehearsal(&[], 0);
-    assert!(
-        none["skipped"]
-            .as_str()
-            .is_some_and(|s| s.contains("cargo migrate stage")),
-        "{label}: no rehearsal yet, skipped with what to do: {none}"
-    );
+    // No rehearsal yet: skipped, saying what to run.
+    rehearsal(0, true, "skipped", "cargo migrate stage");
 
     case.run(&["stage"]).expect(0);
-    let before = rehearsal(&[], 0);
-    assert_eq!(before["ok"], true, "{label}: {before}");
-    assert!(
-        before["detail"]
-            .as_str()
-            .is_some_and(|s| s.contains("before its migrations")),
-        "{label}: production is still at the rehearsal's start: {before}"
-    );
+    rehearsal(0, true, "detail", "before its migrations");
 
     case.run(&["apply"]).expect(0);
-    let after = rehearsal(&[], 0);
-    assert_eq!(after["ok"], true, "{label}: {after}");
-    assert!(
-        after["detail"]
-            .as_str()
-            .is_some_and(|s| s.contains("after its migrations")),
-        "{label}: {after}"
-    );
+    rehearsal(0, true, "detail", "after its migrations");
 
+    // A table created out of band is named in the diff.
     case.on.execute("CREATE TABLE intruder (id INT)");
-    let changed = rehearsal(&[], 1);
-    assert_eq!(changed["ok"], false, "{label}: {changed}");
-    assert!(
-        changed["detail"]
-            .as_str()
-            .is_some_and(|s| s.contains("intruder")),
-        "{label}: the diff names the table changed out of band: {changed}"
-    );
+    rehearsal(1, false, "detail", "intruder");
 }
 
 #[test]
