@@ -29,7 +29,11 @@ pub(crate) fn migration(args: TokenStream, item: TokenStream) -> TokenStream {
         .iter()
         .any(|rule| rule.rule.replace('-', "_") == sql_check::ALLOW_ID)
     {
-        sql_check::body(function.block.to_token_stream(), &mut errors);
+        sql_check::body(
+            function.block.to_token_stream(),
+            sql_check::In::Migration,
+            &mut errors,
+        );
     }
     match (&args.version, errors.is_empty()) {
         (Some(version), true) => register_migration(&function, &args, version.value),
@@ -52,6 +56,11 @@ pub(crate) fn health_check(args: TokenStream, item: TokenStream) -> TokenStream 
     let mut errors = Errors::default();
     let args = args::parse_health_check(args, &mut errors);
     check::function(&function, Kind::HealthCheck, &mut errors);
+    sql_check::body(
+        function.block.to_token_stream(),
+        sql_check::In::HealthCheck,
+        &mut errors,
+    );
     if !errors.is_empty() {
         let mut out = errors.into_compile_errors();
         out.extend(item);

@@ -1,6 +1,7 @@
-//! Compile-time syntax check of the SQL string literals a migration passes
-//! to `Db` (`db.execute("...")` and the other statement methods): a clear
-//! syntax error becomes a compile error spanned on the literal.
+//! Compile-time syntax check of the SQL string literals a migration or a
+//! health check passes to `Db` (`db.execute("...")` and the other statement
+//! methods): a clear syntax error becomes a compile error spanned on the
+//! literal.
 //!
 //! The body is scanned as tokens rather than as a syntax tree, so calls
 //! inside macros (`tokio::try_join!`, `assert!`) are seen too and syn needs
@@ -29,8 +30,18 @@ const SQL_METHODS: &[&str] = &[
 /// The `allow(...)` id that turns the check off for one migration.
 pub(crate) const ALLOW_ID: &str = "sql_syntax";
 
+/// Where the checked SQL stands, for the way out the message offers.
+#[derive(Clone, Copy)]
+pub(crate) enum In {
+    /// A `#[migration]`: `allow(sql_syntax = "reason")` turns the check off.
+    Migration,
+    /// A `#[health_check]`, which has no `allow`: SQL passed through a
+    /// variable is not checked.
+    HealthCheck,
+}
+
 /// Reports every SQL literal in `body` that is certainly not valid SQL.
-pub(crate) fn body(body: TokenStream, errors: &mut Errors) {
+pub(crate) fn body(body: TokenStream, within: In, errors: &mut Errors) {
     for (method, literal) in sql_literals(body) {
         let sql = literal.value();
         // `execute_many` runs the pieces `split` cuts; the others send the
@@ -42,13 +53,13 @@ pub(crate) fn body(body: TokenStream, errors: &mut Errors) {
         };
         for statement in statements {
             if let Some(problem) = verdict::problem(&statement) {
-                errors.at(literal.span(), message(&problem, &statement, &sql));
+                errors.at(literal.span(), message(&problem, &statement, &sql, within));
             }
         }
     }
 }
 
-fn message(problem: &verdict::Problem, statement: &str, whole: &str) -> String {
+fn message(problem: &verdict::Problem, statement: &str, whole: &str, within: In) -> String {
     let which = if statement.trim() == whole.trim().trim_end_matches(';').trim() {
         String::new()
     } else {
@@ -58,8 +69,14 @@ fn message(problem: &verdict::Problem, statement: &str, whole: &str) -> String {
         .hint
         .as_ref()
         .map_or(String::new(), |h| format!("; {h}"));
+    let way_out = match within {
+        In::Migration => format!("write `allow({ALLOW_ID} = \"reason\")` in the attribute"),
+        In::HealthCheck => {
+            "pass it through a variable (`let sql = \"...\"; db.execute(sql)`), which is not checked".to_string()
+        }
+    };
     format!(
-        "SQL syntax error in this statement{which}: {}{hint} (if the SQL is right for your database, write `allow({ALLOW_ID} = \"reason\")` in the attribute)",
+        "SQL syntax error in this statement{which}: {}{hint} (if the SQL is right for your database, {way_out})",
         problem.message
     )
 }

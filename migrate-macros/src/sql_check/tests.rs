@@ -152,6 +152,23 @@ fn a_misspelt_keyword_gets_a_suggestion() {
 }
 
 #[test]
+fn a_misspelt_clause_keyword_taken_for_an_alias_is_named() {
+    for (sql, hint) in [
+        (
+            "SELECT count(*) FORM orders WHERE total_cents < 0",
+            "`FORM` is not a SQL keyword: did you mean `FROM`?",
+        ),
+        (
+            "SELECT id FROM orders WEHRE total_cents < 0",
+            "`WEHRE` is not a SQL keyword: did you mean `WHERE`?",
+        ),
+    ] {
+        let problem = verdict::problem(sql).expect("an error");
+        assert_eq!(problem.hint.as_deref(), Some(hint), "{sql}");
+    }
+}
+
+#[test]
 fn a_stray_comma_is_named() {
     let problem = verdict::problem("SELECT id, name, FROM users").expect("an error");
     assert_eq!(

@@ -284,10 +284,27 @@ fn misspelt_keyword(tokens: &[Token], parse_errors: &[String]) -> Option<String>
     if found.iter().any(|f| *f != stopped_at) {
         return None;
     }
-    let word = tokens.iter().find_map(|t| match t {
-        Token::Word(w) if w.quote_style.is_none() && w.value == stopped_at => Some(w),
-        _ => None,
-    })?;
+    let at = tokens.iter().position(
+        |t| matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value == stopped_at),
+    )?;
+    // A misspelt clause keyword right before is usually the cause: it was
+    // taken for an alias (`count(*) FORM orders`), so the parser stopped
+    // one word later.
+    // Only in an alias position: after an expression, not after a keyword
+    // (in `ALTER TABLE orders ENGINE=…`, `orders` is the table's name).
+    let mut before = tokens[..at]
+        .iter()
+        .rev()
+        .filter(|t| !matches!(t, Token::Whitespace(_)));
+    if let (Some(Token::Word(previous)), Some(expression)) = (before.next(), before.next())
+        && !matches!(expression, Token::Word(w) if w.quote_style.is_none() && w.keyword != Keyword::NoKeyword)
+        && let Some(hint) = near_miss(previous, CLAUSE_KEYWORDS)
+    {
+        return Some(hint);
+    }
+    let Token::Word(word) = &tokens[at] else {
+        return None;
+    };
     near_miss(word, CLAUSE_KEYWORDS)
 }
 
