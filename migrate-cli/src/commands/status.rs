@@ -211,10 +211,17 @@ pub async fn run(ctx: &Context) -> Result<u8> {
                 parts.push(format!("{n} {label}"));
             }
         }
-        format!(
-            "{}. Run `cargo migrate apply` (or `deploy`).",
-            parts.join(", ")
-        )
+        let n = |key: &str| s[key].as_u64().unwrap_or(0);
+        let next = if n("dirty") > 0 {
+            "Repair the dirty migration first (above)."
+        } else if n("drifted") > 0 {
+            "Restore the drifted code, or accept it (above)."
+        } else if n("pending") > 0 {
+            "Run `cargo migrate apply` (or `deploy`)."
+        } else {
+            "Deploy them with `--phase contract` once the running application no longer uses what they remove."
+        };
+        format!("{}. {next}", parts.join(", "))
     };
     out.line(line);
     Ok(code)
