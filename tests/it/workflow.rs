@@ -140,6 +140,10 @@ fn the_example_holds_its_contract_migration_back_until_phase_contract() {
         .find(|l| l.contains("drop_customers_name"))
         .unwrap_or_else(|| panic!("no drop_customers_name in status:\n{out}"));
     assert!(line.contains("held back"), "{out}");
+    assert!(
+        out.contains("1 held back. Deploy them with `--phase contract`"),
+        "status says how to deploy what it holds back, not `apply`: {out}"
+    );
 
     let (code, out, err) = deploy_example(tmp.path(), &["--phase", "contract"]);
     assert_eq!(code, Some(0), "{out}\n{err}");
