@@ -268,7 +268,7 @@ fn check_lints_the_pending_migrations_on_a_scratch_copy() {
     r.expect(1);
     assert!(
         r.stdout
-            .contains("lint: 1 pending migrations, 1 statements captured on a scratch copy")
+            .contains("lint: 1 pending migration, 1 statement captured on a scratch copy")
             && r.stdout
                 .contains("lint [destructive-in-expand] in 20240801_000002 drop_nickname"),
         "{}",

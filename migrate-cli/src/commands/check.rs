@@ -149,9 +149,14 @@ impl Lint {
                 let statements: usize = reports.iter().map(|r| r.statements.len()).sum();
                 let findings: usize = reports.iter().map(|r| r.findings.len()).sum();
                 let allowed: usize = reports.iter().map(|r| r.allowances.len()).sum();
+                let n = |count: usize, noun: &str| {
+                    format!("{count} {noun}{}", if count == 1 { "" } else { "s" })
+                };
                 format!(
-                    "lint: {} pending migrations, {statements} statements captured on {on}: {findings} findings, {allowed} allowed",
-                    applied.len()
+                    "lint: {}, {} captured on {on}: {}, {allowed} allowed",
+                    n(applied.len(), "pending migration"),
+                    n(statements, "statement"),
+                    n(findings, "finding"),
                 )
             }
             Lint::Skipped(why) => format!("lint skipped: {why}"),
