@@ -19,24 +19,6 @@ pub fn server_url(backend: Backend) -> String {
     std::env::var(var).unwrap_or_else(|_| default.to_string())
 }
 
-/// `url` naming database `name` instead of its own.
-pub fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let host_start = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[host_start..]
-        .find('/')
-        .map_or(base.len(), |i| host_start + i);
-    let mut out = format!("{}/{name}", &base[..host_end]);
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
-    }
-    out
-}
-
 /// A database created for one run; dropped when the guard is dropped.
 pub struct TempDatabase {
     admin: DbUrl,
@@ -49,7 +31,7 @@ impl TempDatabase {
     /// Creates `name` on the server of `admin` (dropping a leftover first).
     pub async fn create(admin: &str, name: &str) -> Result<TempDatabase, String> {
         let admin = DbUrl::parse(admin).map_err(|e| e.to_string())?;
-        let url = DbUrl::parse(&with_database(admin.expose(), name)).map_err(|e| e.to_string())?;
+        let url = admin.with_database(name);
         let mut conn = driver::connect(&admin, &ConnectOptions::default())
             .await
             .map_err(|e| e.to_string())?;
@@ -169,18 +151,6 @@ pub fn utc_date(unix_secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_database_of_a_url_is_replaced_keeping_credentials_and_query() {
-        assert_eq!(
-            with_database("postgres://u:p@h:5432/postgres?sslmode=disable", "b_1"),
-            "postgres://u:p@h:5432/b_1?sslmode=disable"
-        );
-        assert_eq!(
-            with_database("mysql://root@127.0.0.1:3306", "b_2"),
-            "mysql://root@127.0.0.1:3306/b_2"
-        );
-    }
 
     #[test]
     fn dates_are_civil_utc() {

@@ -139,6 +139,26 @@ impl DbUrl {
         Some(std::path::PathBuf::from(path))
     }
 
+    /// This server URL naming database `name` instead of its own, with its
+    /// credentials and query kept (tests and benchmarks create databases
+    /// beside the one they were given).
+    pub fn with_database(&self, name: &str) -> DbUrl {
+        let url = self.raw.as_str();
+        let (base, query) = url
+            .split_once('?')
+            .map_or((url, None), |(b, q)| (b, Some(q)));
+        let start = base.find("://").map_or(0, |i| i + 3);
+        let end = base[start..].find('/').map_or(base.len(), |i| start + i);
+        DbUrl {
+            raw: format!(
+                "{}/{name}{}",
+                &base[..end],
+                query.map(|q| format!("?{q}")).unwrap_or_default()
+            ),
+            backend: self.backend,
+        }
+    }
+
     /// The database name (server backends) or file stem (SQLite).
     pub fn database_name(&self) -> String {
         match self.backend {
@@ -186,6 +206,25 @@ pub fn redact(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_database_is_replaced_keeping_credentials_and_query() {
+        let url = |raw: &str, name: &str| {
+            DbUrl::parse(raw)
+                .unwrap()
+                .with_database(name)
+                .expose()
+                .to_string()
+        };
+        assert_eq!(
+            url("postgres://u:p@h:5432/postgres?sslmode=disable", "t1"),
+            "postgres://u:p@h:5432/t1?sslmode=disable"
+        );
+        assert_eq!(
+            url("mysql://root@127.0.0.1:3306", "t2"),
+            "mysql://root@127.0.0.1:3306/t2"
+        );
+    }
 
     #[test]
     fn redacts_passwords() {

@@ -131,7 +131,7 @@ impl TestDatabase {
                             base.redacted()
                         ))
                     })?;
-                let url = DbUrl::parse(&with_database(base.expose(), &name))?;
+                let url = base.with_database(&name);
                 (url, Place::Server { base })
             }
         };
@@ -335,35 +335,9 @@ fn quote(backend: Backend, name: &str) -> String {
     }
 }
 
-/// `url` with its database replaced by `name` (query kept).
-pub(crate) fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let start = base.find("://").map_or(0, |i| i + 3);
-    let end = base[start..].find('/').map_or(base.len(), |i| start + i);
-    format!(
-        "{}/{name}{}",
-        &base[..end],
-        query.map(|q| format!("?{q}")).unwrap_or_default()
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_database_is_replaced_and_the_query_kept() {
-        assert_eq!(
-            with_database("postgres://u:p@h:5432/postgres?sslmode=disable", "t1"),
-            "postgres://u:p@h:5432/t1?sslmode=disable"
-        );
-        assert_eq!(
-            with_database("mysql://root@127.0.0.1:3306", "t2"),
-            "mysql://root@127.0.0.1:3306/t2"
-        );
-    }
 
     #[test]
     fn names_are_unique_and_fit_every_server() {

@@ -117,20 +117,6 @@ pub(crate) fn admin_url(server: Server) -> Option<String> {
     }
 }
 
-/// `url` with its database replaced by `name` (query kept).
-pub(crate) fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let start = base.find("://").map_or(0, |i| i + 3);
-    let end = base[start..].find('/').map_or(base.len(), |i| start + i);
-    format!(
-        "{}/{name}{}",
-        &base[..end],
-        query.map(|q| format!("?{q}")).unwrap_or_default()
-    )
-}
-
 pub(crate) fn unique_name() -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let nanos = std::time::SystemTime::now()
@@ -173,7 +159,11 @@ impl TestDb {
     fn reserve(server: Server, admin_url: String) -> TestDb {
         let name = unique_name();
         TestDb {
-            url: with_database(&admin_url, &name),
+            url: DbUrl::parse(&admin_url)
+                .expect("admin url")
+                .with_database(&name)
+                .expose()
+                .to_string(),
             name,
             server,
             admin_url,
