@@ -146,14 +146,8 @@ fn drop_column_in_an_expand_migration_fails_plan_on_servers() {
         let staging = db.sibling();
         let run = |args: &[&str]| {
             let mut c = db.cmd(&sb, &sb.runner, args);
-            c.env("STAGING_DATABASE_URL", &staging.url)
-                .env("MIGRATE_STAGING_CLONE", "true");
-            let o = c.output().expect("run the runner");
-            crate::support::Run {
-                code: o.status.code().unwrap_or(-1),
-                stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-                stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-            }
+            staging.stage_into(&mut c);
+            crate::backends::run(c)
         };
         run(&["apply", "--to", "20240801_000001"]).expect(0);
         let before = db.state();
@@ -195,14 +189,8 @@ fn type_narrowing_in_an_expand_migration_fails_plan_on_servers() {
         let staging = db.sibling();
         let run = |args: &[&str]| {
             let mut c = db.cmd(&sb, &sb.runner, args);
-            c.env("STAGING_DATABASE_URL", &staging.url)
-                .env("MIGRATE_STAGING_CLONE", "true");
-            let o = c.output().expect("run the runner");
-            crate::support::Run {
-                code: o.status.code().unwrap_or(-1),
-                stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-                stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-            }
+            staging.stage_into(&mut c);
+            crate::backends::run(c)
         };
         run(&["apply", "--to", "20240801_000001"]).expect(0);
         let before = db.state();

@@ -191,6 +191,13 @@ impl TestDb {
         c
     }
 
+    /// Makes `c` rehearse on this database, as the staging copy refreshed
+    /// from production.
+    pub fn stage_into<'c>(&self, c: &'c mut Command) -> &'c mut Command {
+        c.env("STAGING_DATABASE_URL", &self.url)
+            .env("MIGRATE_STAGING_CLONE", "true")
+    }
+
     /// Runs `sb`'s runner against this database to completion.
     pub fn run(&self, sb: &Sandbox, args: &[&str]) -> Run {
         run(self.cmd(sb, &sb.runner, args))

@@ -34,8 +34,8 @@ impl Env {
 
     fn cmd(&self, runner: &Path, args: &[&str]) -> Command {
         let mut c = self.db.cmd(&self.sb, runner, args);
-        c.env("STAGING_DATABASE_URL", &self.staging.url)
-            .env("MIGRATE_STAGING_CLONE", "true")
+        self.staging
+            .stage_into(&mut c)
             .env("MIGRATE_BACKUP_DIR", self.backup_dir());
         c
     }

@@ -32,8 +32,7 @@ impl<'a> Case<'a> {
     fn cmd(&self, args: &[&str]) -> Command {
         let mut c = self.on.cmd(args);
         if let Some(st) = &self.staging {
-            c.env("STAGING_DATABASE_URL", &st.url)
-                .env("MIGRATE_STAGING_CLONE", "true");
+            st.stage_into(&mut c);
         }
         c
     }
