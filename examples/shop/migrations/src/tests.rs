@@ -40,12 +40,12 @@ async fn apply_to(target: &mut Target, registry: &Registry, to: Option<u64>) -> 
 }
 
 /// Applies up to `to`, with the contract migrations when `contract`.
-async fn apply_report(
+async fn try_apply(
     target: &mut Target,
     registry: &Registry,
     to: Option<u64>,
     contract: bool,
-) -> ApplyReport {
+) -> migrate_core::Result<ApplyReport> {
     let options = ApplyOptions {
         plan: PlanOptions {
             to,
@@ -54,8 +54,17 @@ async fn apply_report(
         },
         ..ApplyOptions::default()
     };
-    target
-        .apply(registry, &options, &mut |_| {})
+    target.apply(registry, &options, &mut |_| {}).await
+}
+
+/// [`try_apply`], which must succeed.
+async fn apply_report(
+    target: &mut Target,
+    registry: &Registry,
+    to: Option<u64>,
+    contract: bool,
+) -> ApplyReport {
+    try_apply(target, registry, to, contract)
         .await
         .expect("apply")
 }

@@ -6,6 +6,7 @@ use migrate_core::rollback::{self, RollbackTarget};
 
 use super::{
     ADD_FULL_NAME, BACKFILL_FULL_NAME, DROP_NAME, PURGE, apply_report, apply_to, count, fresh,
+    try_apply,
 };
 
 /// 1203 customers written by the application before the rename (only `name`).
@@ -130,15 +131,7 @@ async fn the_contract_refuses_to_lose_a_name_without_full_name() {
         .execute("INSERT INTO customers (email, name) VALUES ('old@example.com', 'Old Writer')")
         .await
         .expect("insert");
-    let options = migrate_core::apply::ApplyOptions {
-        plan: migrate_core::compare::PlanOptions {
-            contract: true,
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    let err = target
-        .apply(&registry, &options, &mut |_| {})
+    let err = try_apply(&mut target, &registry, None, true)
         .await
         .unwrap_err();
     assert!(
