@@ -12,7 +12,7 @@ use migrate_core::url::{Backend, DbUrl};
 use crate::apply::{Inputs, short};
 use crate::fresh::{self, Fresh};
 use crate::table::{Table, ratio};
-use crate::tools::{self, median};
+use crate::tools::{self, median_of};
 
 /// One backend's samples: ours, then each baseline.
 pub struct BackupResult {
@@ -197,18 +197,9 @@ pub fn table(results: &[BackupResult]) -> Table {
         "dump size",
     ]);
     for r in results {
-        let ours = r
-            .ours
-            .as_ref()
-            .ok()
-            .filter(|s| !s.is_empty())
-            .map(|s| median(s));
+        let ours = median_of(&r.ours);
         for (label, samples) in &r.baselines {
-            let b = samples
-                .as_ref()
-                .ok()
-                .filter(|s| !s.is_empty())
-                .map(|s| median(s));
+            let b = median_of(samples);
             t.row(vec![
                 format!("{} ({} rows)", fresh::backend_name(r.backend), r.rows),
                 match &r.ours {

@@ -9,7 +9,7 @@ use migrate_core::url::Backend;
 use crate::apply::{Inputs, short};
 use crate::fresh::{self, Fresh};
 use crate::table::{Table, ratio};
-use crate::tools::{self, median};
+use crate::tools::{self, median_of};
 
 /// Goal of the issue.
 pub const GOAL: Duration = Duration::from_millis(300);
@@ -102,18 +102,8 @@ pub fn table(results: &[StatusResult]) -> Table {
         "ours runs (s)",
     ]);
     for r in results {
-        let ours = r
-            .ours
-            .as_ref()
-            .ok()
-            .filter(|s| !s.is_empty())
-            .map(|s| median(s));
-        let sqlx = r
-            .sqlx
-            .as_ref()
-            .ok()
-            .filter(|s| !s.is_empty())
-            .map(|s| median(s));
+        let ours = median_of(&r.ours);
+        let sqlx = median_of(&r.sqlx);
         t.row(vec![
             fresh::backend_name(r.backend).into(),
             ours.map_or("failed".into(), crate::report::ms),

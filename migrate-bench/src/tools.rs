@@ -93,6 +93,14 @@ pub fn median(samples: &[Duration]) -> Duration {
         .unwrap_or_default()
 }
 
+/// The median of a contender's runs; `None` when it failed or never ran.
+pub fn median_of(runs: &Result<Vec<Duration>, String>) -> Option<Duration> {
+    runs.as_ref()
+        .ok()
+        .filter(|s| !s.is_empty())
+        .map(|s| median(s))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
