@@ -106,7 +106,7 @@ impl Db {
 
     /// Runs a script of several statements, one at a time, in order.
     pub async fn execute_many(&mut self, script: &str) -> Result<()> {
-        for stmt in crate::sql::split(script) {
+        for stmt in crate::sql::split(script, self.dialect()) {
             self.execute(&stmt).await?;
         }
         Ok(())

@@ -61,7 +61,7 @@ pub fn collect(root: &Path, patterns: &[String], backend: Backend) -> Result<Vec
                 out.extend(read_sqlx_cache(root, &path, backend)?);
             } else if path.extension().is_some_and(|e| e == "sql") {
                 let text = std::fs::read_to_string(&path)?;
-                for sql in crate::sql::split(&text) {
+                for sql in crate::sql::split(&text, backend) {
                     out.push(AppQuery {
                         sql,
                         source: relative(root, &path),

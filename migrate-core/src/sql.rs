@@ -1,107 +1,19 @@
-//! Splitting a SQL script into statements, aware of quotes, comments and
-//! PostgreSQL dollar quoting, so that each statement is run and recorded alone.
+//! Splitting a SQL script into statements by the backend's lexical rules
+//! (the shared `migrate_sql` splitter), so that each statement is run and
+//! recorded alone, and the one-line and table-name views of a statement.
 
-/// Splits `script` at top-level semicolons; empty statements are dropped.
+use crate::url::Backend;
+
+/// Splits `script` at top-level semicolons by `backend`'s lexical rules
+/// (see [`migrate_sql::split`]); empty and comment-only statements are dropped.
 ///
 /// ```
-/// let parts = migrate_core::sql::split("CREATE TABLE a (x TEXT DEFAULT ';'); -- c;\nDROP TABLE b;");
+/// use migrate_core::url::Backend;
+/// let parts = migrate_core::sql::split("CREATE TABLE a (x TEXT DEFAULT ';'); -- c;\nDROP TABLE b;", Backend::Sqlite);
 /// assert_eq!(parts, vec!["CREATE TABLE a (x TEXT DEFAULT ';')", "-- c;\nDROP TABLE b"]);
 /// ```
-pub fn split(script: &str) -> Vec<String> {
-    let bytes = script.as_bytes();
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut i = 0;
-    let mut depth_begin = 0usize;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\'' | b'"' | b'`' => {
-                let q = bytes[i];
-                i += 1;
-                while i < bytes.len() {
-                    if bytes[i] == q {
-                        if i + 1 < bytes.len() && bytes[i + 1] == q {
-                            i += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    if bytes[i] == b'\\' && q != b'"' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-                i += 1;
-            }
-            b'-' if bytes.get(i + 1) == Some(&b'-') => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                i += 2;
-                while i + 1 < bytes.len() && !(bytes[i] == b'*' && bytes[i + 1] == b'/') {
-                    i += 1;
-                }
-                i += 2;
-            }
-            b'$' => {
-                // $tag$ ... $tag$
-                let tag_end = bytes[i + 1..]
-                    .iter()
-                    .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_'))
-                    .map(|p| i + 1 + p);
-                match tag_end {
-                    Some(e)
-                        if bytes[e] == b'$'
-                            && !bytes[i + 1..e].first().is_some_and(u8::is_ascii_digit) =>
-                    {
-                        let tag = &script[i..=e];
-                        match script[e + 1..].find(tag) {
-                            Some(p) => i = e + 1 + p + tag.len(),
-                            None => i = bytes.len(),
-                        }
-                    }
-                    _ => i += 1,
-                }
-            }
-            b';' if depth_begin == 0 => {
-                push(&mut out, &script[start..i]);
-                i += 1;
-                start = i;
-            }
-            c if c.is_ascii_alphabetic() => {
-                // Track BEGIN ... END blocks of SQLite/MySQL triggers.
-                let s = i;
-                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
-                    i += 1;
-                }
-                let word = &script[s..i];
-                if word.eq_ignore_ascii_case("trigger") && statement_is_create(&script[start..s]) {
-                    depth_begin = usize::MAX / 2;
-                } else if word.eq_ignore_ascii_case("end") && depth_begin > 0 {
-                    depth_begin = 0;
-                }
-            }
-            _ => i += 1,
-        }
-    }
-    push(&mut out, &script[start.min(script.len())..]);
-    out
-}
-
-fn statement_is_create(head: &str) -> bool {
-    head.trim_start().to_ascii_lowercase().starts_with("create")
-}
-
-fn push(out: &mut Vec<String>, stmt: &str) {
-    let t = stmt.trim();
-    let only_comments = t
-        .lines()
-        .all(|l| l.trim().is_empty() || l.trim_start().starts_with("--"));
-    if !t.is_empty() && !only_comments {
-        out.push(t.to_string());
-    }
+pub fn split(script: &str, backend: Backend) -> Vec<String> {
+    migrate_sql::split(script, backend.sql_dialect())
 }
 
 /// The first line of a statement, shortened for one-line reports.
@@ -156,6 +68,11 @@ pub fn relations(sql: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::{relations, split};
+    use crate::url::Backend;
+
+    fn split_sqlite(script: &str) -> Vec<String> {
+        split(script, Backend::Sqlite)
+    }
 
     #[test]
     fn relations_are_the_names_after_table_keywords() {
@@ -176,14 +93,14 @@ mod tests {
 
     #[test]
     fn splits_plain_statements() {
-        assert_eq!(split("A; B;C"), vec!["A", "B", "C"]);
-        assert!(split(" ; ;\n").is_empty());
+        assert_eq!(split_sqlite("A; B;C"), vec!["A", "B", "C"]);
+        assert!(split_sqlite(" ; ;\n").is_empty());
     }
 
     #[test]
     fn keeps_quoted_semicolons() {
         assert_eq!(
-            split("INSERT INTO t VALUES ('a;b', 'it''s;');X"),
+            split_sqlite("INSERT INTO t VALUES ('a;b', 'it''s;');X"),
             vec!["INSERT INTO t VALUES ('a;b', 'it''s;')", "X"]
         );
     }
@@ -191,18 +108,24 @@ mod tests {
     #[test]
     fn keeps_dollar_quoted_bodies() {
         let s = "DO $$ BEGIN PERFORM 1; END $$; SELECT 1";
-        assert_eq!(split(s), vec!["DO $$ BEGIN PERFORM 1; END $$", "SELECT 1"]);
-        assert_eq!(split("SELECT $1; SELECT 2"), vec!["SELECT $1", "SELECT 2"]);
+        assert_eq!(
+            split(s, Backend::Postgres),
+            vec!["DO $$ BEGIN PERFORM 1; END $$", "SELECT 1"]
+        );
+        assert_eq!(
+            split_sqlite("SELECT $1; SELECT 2"),
+            vec!["SELECT $1", "SELECT 2"]
+        );
     }
 
     #[test]
     fn keeps_trigger_bodies() {
         let s = "CREATE TRIGGER t AFTER INSERT ON a BEGIN UPDATE b SET x = 1; END; SELECT 1";
-        assert_eq!(split(s).len(), 2);
+        assert_eq!(split_sqlite(s).len(), 2);
     }
 
     #[test]
     fn comments_do_not_split() {
-        assert_eq!(split("/* ; */ A; -- ;\n"), vec!["/* ; */ A"]);
+        assert_eq!(split_sqlite("/* ; */ A; -- ;\n"), vec!["/* ; */ A"]);
     }
 }

@@ -24,6 +24,15 @@ impl Backend {
             Backend::MySql => "mysql",
         }
     }
+
+    /// The lexical rules the statement splitter follows for this backend.
+    pub fn sql_dialect(self) -> migrate_sql::Dialect {
+        match self {
+            Backend::Sqlite => migrate_sql::Dialect::Sqlite,
+            Backend::Postgres => migrate_sql::Dialect::Postgres,
+            Backend::MySql => migrate_sql::Dialect::MySql,
+        }
+    }
 }
 
 /// A parsed database URL that knows its backend and prints redacted.

@@ -8,11 +8,11 @@
 //! no extra feature. Only a call whose whole argument is one string literal
 //! is checked: SQL built with `format!`, `concat!` or a variable is not.
 
-mod split;
 #[cfg(test)]
 mod tests;
 mod verdict;
 
+use migrate_sql::Dialect;
 use proc_macro2::{Delimiter, TokenStream, TokenTree};
 use syn::LitStr;
 
@@ -44,19 +44,39 @@ pub(crate) enum In {
 pub(crate) fn body(body: TokenStream, within: In, errors: &mut Errors) {
     for (method, literal) in sql_literals(body) {
         let sql = literal.value();
-        // `execute_many` runs the pieces `split` cuts; the others send the
-        // text as one statement (sqlparser then parses every `;` piece).
-        let statements = if method == "execute_many" {
-            split::split(&sql)
-        } else {
-            vec![sql.clone()]
-        };
-        for statement in statements {
-            if let Some(problem) = verdict::problem(&statement) {
-                errors.at(literal.span(), message(&problem, &statement, &sql, within));
-            }
+        for (problem, statement) in problems(&method, &sql) {
+            errors.at(literal.span(), message(&problem, &statement, &sql, within));
         }
     }
+}
+
+/// The problems of one literal passed to `method`. `execute_many` runs the
+/// pieces `migrate_sql::split` cuts by the backend's rules, which the macro
+/// does not know: the literal is cut once per dialect, and reported (as the
+/// first dialect cuts it) only when no dialect's pieces are all accepted.
+/// The other methods send the text as one statement (sqlparser then parses
+/// every `;` piece).
+fn problems(method: &str, sql: &str) -> Vec<(verdict::Problem, String)> {
+    let cuts: Vec<Vec<String>> = if method == "execute_many" {
+        Dialect::ALL
+            .iter()
+            .map(|&d| migrate_sql::split(sql, d))
+            .collect()
+    } else {
+        vec![vec![sql.to_string()]]
+    };
+    let mut first = None;
+    for statements in cuts {
+        let found: Vec<_> = statements
+            .into_iter()
+            .filter_map(|s| verdict::problem(&s).map(|p| (p, s)))
+            .collect();
+        if found.is_empty() {
+            return found;
+        }
+        first.get_or_insert(found);
+    }
+    first.unwrap_or_default()
 }
 
 fn message(problem: &verdict::Problem, statement: &str, whole: &str, within: In) -> String {

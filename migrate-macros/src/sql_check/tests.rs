@@ -1,7 +1,7 @@
 //! The decision rule on a corpus: valid statements of the three dialects,
 //! many of which sqlparser does not parse, are never errors; clear typos are.
 
-use super::{split, sql_literals, verdict};
+use super::{problems, sql_literals, verdict};
 
 /// Valid statements; sqlparser rejects some of them in every dialect.
 const VALID: &[&str] = &[
@@ -190,11 +190,24 @@ fn an_unterminated_string_is_an_error_in_every_dialect() {
 #[test]
 fn a_script_is_checked_statement_by_statement() {
     let script = "CREATE TABLE a (x INT);\nDO $$ BEGIN PERFORM 1; END $$;\nSELEC 1;";
-    let problems: Vec<_> = split::split(script)
-        .iter()
-        .filter_map(|s| verdict::problem(s))
-        .collect();
-    assert_eq!(problems.len(), 1);
+    let found = problems("execute_many", script);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].1, "SELEC 1");
+}
+
+#[test]
+fn a_script_is_an_error_only_when_every_dialect_cuts_it_into_an_error() {
+    // PostgreSQL reads `'C:\'` as a whole string; MySQL reads on to the
+    // next quote and so sees one statement holding an unterminated string.
+    assert!(
+        problems(
+            "execute_many",
+            "INSERT INTO t VALUES ('C:\\'); DROP TABLE o"
+        )
+        .is_empty()
+    );
+    // Every dialect cuts this one at the semicolon, and `SELEC` is a typo.
+    assert_eq!(problems("execute_many", "SELECT 1; SELEC 2").len(), 1);
 }
 
 #[test]
