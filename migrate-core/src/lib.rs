@@ -46,6 +46,7 @@ pub mod registry;
 pub mod rehearsal;
 pub mod rollback;
 pub mod schema;
+pub mod scratch;
 pub mod sql;
 pub mod stage;
 pub mod testing;

@@ -276,3 +276,90 @@ fn check_lints_the_pending_migrations_on_a_scratch_copy() {
         "destructive-in-expand"
     );
 }
+
+/// On PostgreSQL and MariaDB, `check` runs its dry run and its lint copy on
+/// scratch databases it creates beside staging and drops afterwards: with a
+/// failing migration, production and staging are unchanged, the scratch
+/// databases are gone, and the message names where it failed without
+/// advising a `repair` on a database that no longer exists.
+#[test]
+fn check_on_servers_leaves_no_trace_on_staging_or_production() {
+    use crate::backends::{mysql_db, pg_db};
+    for db in [pg_db(), mysql_db()].into_iter().flatten() {
+        let sb = Sandbox::new(bin!("fx-failing"));
+        let staging = db.created_sibling();
+        db.run(&sb, &["apply", "--to", "20240301_000001"]).expect(0);
+        staging
+            .run(&sb, &["apply", "--to", "20240301_000001"])
+            .expect(0);
+        let (prod_before, staging_before) = (db.state(), staging.state());
+        let mut c = db.cmd(&sb, &sb.runner, &["check", "--format", "json"]);
+        staging.stage_into(&mut c);
+        let r = crate::backends::run(c);
+        r.expect(1);
+        let doc = r.json();
+        let problems: Vec<&str> = doc["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap())
+            .collect();
+        let dry = problems
+            .iter()
+            .find(|p| p.starts_with("dry run failed on an empty scratch database"))
+            .unwrap_or_else(|| panic!("{doc}"));
+        assert!(
+            dry.contains("20240301_000002 `fails_halfway` failed")
+                && dry.contains("dropped afterwards")
+                && dry.contains("Production and staging were not touched")
+                && !dry.contains("repair"),
+            "{dry}"
+        );
+        let lint = problems
+            .iter()
+            .find(|p| p.contains("on a scratch copy of production"))
+            .unwrap_or_else(|| panic!("{doc}"));
+        assert!(!lint.contains("repair"), "{lint}");
+        for p in [dry, lint] {
+            let name = p
+                .split("database migrate_check_")
+                .nth(1)
+                .and_then(|rest| rest.split_whitespace().next())
+                .map(|n| format!("migrate_check_{n}"))
+                .unwrap_or_else(|| panic!("no scratch database named: {p}"));
+            assert!(!db.server_has_database(&name), "{name} was left behind");
+        }
+        assert_eq!(db.state(), prod_before, "check never writes production");
+        assert_eq!(
+            staging.state(),
+            staging_before,
+            "check never writes staging"
+        );
+    }
+}
+
+/// On PostgreSQL and MariaDB, `check`'s dry run runs every migration on an
+/// empty scratch database and counts what it captured (it used to be
+/// skipped on servers, with `"statements": 0`).
+#[test]
+fn check_dry_runs_on_a_scratch_database_on_servers() {
+    use crate::backends::{mysql_db, pg_db};
+    for db in [pg_db(), mysql_db()].into_iter().flatten() {
+        let sb = Sandbox::new(bin!("fx-lint-allowed"));
+        let r = db.run(&sb, &["check", "--format", "json"]);
+        r.expect(0);
+        let doc = r.json();
+        assert!(doc["statements"].as_u64().unwrap() >= 2, "{doc}");
+        let dry = doc["dry_run"].as_str().unwrap();
+        assert!(
+            dry.starts_with("3 migrations ran on an empty scratch database (6 statements)")
+                && dry.contains("dropped afterwards"),
+            "{dry}"
+        );
+        assert_eq!(
+            doc["lint"]["migrations"].as_array().unwrap().len(),
+            3,
+            "{doc}"
+        );
+    }
+}

@@ -6,8 +6,9 @@
 use migrate_core::apply::Applied;
 use migrate_core::compare::PlanOptions;
 use migrate_core::lint::LintReport;
+use migrate_core::scratch::ScratchDatabase;
 use migrate_core::url::{Backend, DbUrl};
-use migrate_core::{Result, display_version};
+use migrate_core::{Error, Result, display_version};
 use serde_json::json;
 
 use crate::Context;
@@ -27,38 +28,33 @@ fn all() -> PlanOptions {
 pub async fn run(ctx: &Context) -> Result<u8> {
     let registry = ctx.migrator.registry()?;
     let out = &ctx.out;
-    let backend = ctx
-        .database_url()
-        .map(|u| u.backend())
-        .unwrap_or(Backend::Sqlite);
+    let prod = ctx.database_url().ok();
+    let backend = prod.as_ref().map_or(Backend::Sqlite, DbUrl::backend);
     let mut problems = Vec::new();
     let mut statements = 0;
     let mut dry_applied = None;
-    let dry_run = if backend == Backend::Sqlite {
-        let prod = ctx
-            .database_url()
-            .or_else(|_| DbUrl::parse("sqlite://scratch.db"))?;
-        let scratch = plan::scratch(ctx, &prod, false).await?;
-        match plan::capture(ctx, &scratch, &all()).await {
-            Ok((applied, _)) => {
-                statements = applied.iter().map(|a| a.statements.len()).sum();
-                let line = format!(
-                    "{} migrations ran on an empty scratch database ({statements} statements)",
-                    applied.len()
-                );
-                dry_applied = Some(applied);
-                line
-            }
-            Err(e) => {
-                problems.push(format!("dry run failed: {e}"));
-                "dry run failed".to_string()
-            }
+    let home = scratch_home(ctx, prod.as_ref());
+    let empty = ScratchDatabase::create(home.as_ref(), "migrate_check").await?;
+    let place = describe(&empty, home.as_ref());
+    let captured = plan::capture(ctx, &plan::Scratch::at(empty.url().clone()), &all()).await;
+    empty.remove().await?;
+    let dry_run = match captured {
+        Ok((applied, _)) => {
+            statements = applied.iter().map(|a| a.statements.len()).sum();
+            let line = format!(
+                "{} migrations ran on an empty scratch database ({statements} statements), {place}",
+                applied.len()
+            );
+            dry_applied = Some(applied);
+            line
         }
-    } else {
-        format!(
-            "dry run skipped: no scratch {} database in this build",
-            backend.as_str()
-        )
+        Err(e) => {
+            problems.push(format!(
+                "dry run failed on an empty scratch database ({place}): {}",
+                on_scratch(&e)
+            ));
+            "dry run failed".to_string()
+        }
     };
     let lint = match lint_pending(ctx, backend, dry_applied).await {
         Ok(lint) => lint,
@@ -131,7 +127,7 @@ pub async fn run(ctx: &Context) -> Result<u8> {
 enum Lint {
     Done {
         /// Where the statements were captured.
-        on: &'static str,
+        on: String,
         applied: Vec<Applied>,
         reports: Vec<LintReport>,
     },
@@ -187,10 +183,58 @@ impl Lint {
     }
 }
 
+/// An error met on a scratch database, without the advice meant for a
+/// database that outlives the run (`repair`, `apply` again): the scratch
+/// database is gone and nothing else was written to.
+fn on_scratch(e: &Error) -> String {
+    let nothing = "Production and staging were not touched; fix the migration and run `cargo migrate check` again.";
+    match e {
+        Error::MigrationFailed {
+            version,
+            name,
+            source,
+            ..
+        } => format!(
+            "migration {} `{name}` failed: {source}\n  {nothing}",
+            display_version(*version)
+        ),
+        other => format!("{other}\n  {nothing}"),
+    }
+}
+
+/// Where `check` creates its scratch databases: beside the staging
+/// database when one is configured (its server is the one meant for
+/// rehearsals), else beside production; `None` for SQLite (a temporary
+/// file). The configured databases themselves are never written to.
+fn scratch_home(ctx: &Context, prod: Option<&DbUrl>) -> Option<DbUrl> {
+    let prod = prod.filter(|u| u.backend() != Backend::Sqlite)?;
+    Some(
+        ctx.config
+            .staging_url()
+            .and_then(|s| DbUrl::parse(&s).ok())
+            .filter(|s| s.backend() == prod.backend())
+            .unwrap_or_else(|| prod.clone()),
+    )
+}
+
+/// "a temporary SQLite file, removed" or "database migrate_check_… on
+/// postgres://…, dropped".
+fn describe(scratch: &ScratchDatabase, home: Option<&DbUrl>) -> String {
+    match home {
+        Some(home) => format!(
+            "database {} created on the server of {} and dropped afterwards",
+            scratch.name(),
+            home.redacted()
+        ),
+        None => "a temporary SQLite file, removed afterwards".to_string(),
+    }
+}
+
 /// Captures what each pending migration runs on a scratch copy of the
-/// database (SQLite: a temporary file; servers: the staging database,
-/// refreshed from production) and lints it. Without a database to copy,
-/// every migration is pending: the empty dry run is what gets linted.
+/// database (SQLite: a temporary file; servers: a scratch database created
+/// beside staging, or beside production without staging, filled from
+/// production and dropped afterwards) and lints it. Without a database to
+/// copy, every migration is pending: the empty dry run is what gets linted.
 async fn lint_pending(
     ctx: &Context,
     backend: Backend,
@@ -201,28 +245,56 @@ async fn lint_pending(
         Some(url) if url.backend() == Backend::Sqlite => {
             url.sqlite_path().is_some_and(|p| p.exists())
         }
-        Some(_) => ctx.config.staging.clone && ctx.config.staging_url().is_some(),
+        Some(_) => true,
         None => false,
     };
     let Some(prod) = prod.filter(|_| copyable) else {
         return Ok(match dry_run {
             Some(applied) => Lint::Done {
-                on: "an empty scratch database",
+                on: "an empty scratch database".to_string(),
                 reports: plan::lint(ctx, backend, &applied)?,
                 applied,
             },
             None => Lint::Skipped(format!(
-                "no scratch copy of the {} database: set STAGING_DATABASE_URL (or [staging] url) and keep [staging] clone = true",
+                "no copy of the {} database to lint on: set DATABASE_URL (or [database] url)",
                 backend.as_str()
             )),
         });
     };
-    let scratch = plan::scratch(ctx, &prod, true).await?;
-    let before = plan::schema_before(ctx, &scratch).await?;
-    let (applied, _) = plan::capture(ctx, &scratch, &all()).await?;
-    let reports = plan::lint_with_schema(ctx, scratch.url.backend(), &applied, Some(&before))?;
+    if prod.backend() == Backend::Sqlite {
+        let scratch = plan::scratch(ctx, &prod, true).await?;
+        let before = plan::schema_before(ctx, &scratch).await?;
+        let (applied, _) = plan::capture(ctx, &scratch, &all()).await?;
+        let reports = plan::lint_with_schema(ctx, scratch.url.backend(), &applied, Some(&before))?;
+        return Ok(Lint::Done {
+            on: "a scratch copy of the database (production was not touched)".to_string(),
+            applied,
+            reports,
+        });
+    }
+    let home = scratch_home(ctx, Some(&prod));
+    let copy = ScratchDatabase::create(home.as_ref(), "migrate_check").await?;
+    let place = describe(&copy, home.as_ref());
+    let linted = async {
+        migrate_core::stage::refresh(&prod, copy.url(), ctx.config.apply.connect_timeout).await?;
+        let scratch = plan::Scratch::at(copy.url().clone());
+        let before = plan::schema_before(ctx, &scratch).await?;
+        let (applied, _) = plan::capture(ctx, &scratch, &all()).await?;
+        let reports = plan::lint_with_schema(ctx, backend, &applied, Some(&before))?;
+        Ok::<_, migrate_core::Error>((applied, reports))
+    }
+    .await;
+    copy.remove().await?;
+    let (applied, reports) = linted.map_err(|e| {
+        Error::CheckFailed(format!(
+            "on a scratch copy of production ({place}): {}",
+            on_scratch(&e)
+        ))
+    })?;
     Ok(Lint::Done {
-        on: "a scratch copy of the database (production was not touched)",
+        on: format!(
+            "a scratch copy of production ({place}; production and staging were not touched)"
+        ),
         applied,
         reports,
     })

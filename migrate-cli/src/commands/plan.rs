@@ -21,6 +21,13 @@ pub(crate) struct Scratch {
     _dir: Option<tempfile::TempDir>,
 }
 
+impl Scratch {
+    /// A scratch database that something else owns and removes.
+    pub(crate) fn at(url: DbUrl) -> Scratch {
+        Scratch { url, _dir: None }
+    }
+}
+
 /// Makes a scratch SQLite copy of `prod` (`copy = false`: an empty one). On
 /// a server the copy is the staging database, refreshed from production.
 pub(crate) async fn scratch(ctx: &Context, prod: &DbUrl, copy: bool) -> Result<Scratch> {

@@ -2,14 +2,10 @@
 //! SQLite file, or a new database on the server a URL names), migrated, and
 //! dropped afterwards.
 
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
-
 use crate::apply::{ApplyOptions, ApplyReport};
 use crate::compare::PlanOptions;
-use crate::driver::{ConnectOptions, Connection};
-use crate::url::{Backend, DbUrl};
+use crate::scratch::ScratchDatabase;
+use crate::url::DbUrl;
 use crate::{Db, Error, Migrator, Result, Target};
 
 /// A scratch database for one test, with the registered migrations applied
@@ -54,19 +50,9 @@ pub struct TestDatabase {
     /// The connection to the test database; `None` once closed.
     target: Option<Target>,
     migrator: Migrator,
-    place: Place,
+    /// The database itself; `None` once removed.
+    scratch: Option<ScratchDatabase>,
     name: String,
-}
-
-/// Where the test database lives, to remove it.
-#[derive(Clone)]
-enum Place {
-    /// A temporary folder holding the SQLite file and its side files.
-    Folder(PathBuf),
-    /// A database on a server, dropped through the base URL.
-    Server { base: DbUrl },
-    /// Already removed.
-    Gone,
 }
 
 impl std::fmt::Debug for TestDatabase {
@@ -112,34 +98,17 @@ impl TestDatabase {
 
     /// Creates the empty database and connects to it.
     async fn empty(base_url: Option<&str>, migrator: Migrator) -> Result<TestDatabase> {
-        let name = unique_name();
         let base = match base_url.map(str::trim).filter(|u| !u.is_empty()) {
             Some(url) => Some(DbUrl::parse(url)?),
             None => None,
         };
-        let (url, place) = match base {
-            None => sqlite_in_temp_folder(&name)?,
-            Some(base) if base.backend() == Backend::Sqlite => sqlite_in_temp_folder(&name)?,
-            Some(base) => {
-                let quoted = quote(base.backend(), &name);
-                admin(&base, &format!("CREATE DATABASE {quoted}"))
-                    .await
-                    .map_err(|e| {
-                        Error::Config(format!(
-                            "cannot create the test database {name} on {}: {e}\n  The URL's user needs \
-                             the right to create databases (PostgreSQL: CREATEDB; MariaDB/MySQL: CREATE, DROP).",
-                            base.redacted()
-                        ))
-                    })?;
-                let url = base.with_database(&name);
-                (url, Place::Server { base })
-            }
-        };
+        let scratch = ScratchDatabase::create(base.as_ref(), "migrate_test").await?;
+        let url = scratch.url().clone();
         let mut test = TestDatabase {
             target: None,
             migrator,
-            place,
-            name,
+            name: scratch.name().to_string(),
+            scratch: Some(scratch),
         };
         match test.migrator.connect(&url, true).await {
             Ok(target) => test.target = Some(target),
@@ -203,8 +172,10 @@ impl TestDatabase {
         if let Some(target) = self.target.take() {
             target.close().await;
         }
-        let place = std::mem::replace(&mut self.place, Place::Gone);
-        remove(&place, &self.name).await
+        match self.scratch.take() {
+            Some(scratch) => scratch.remove().await,
+            None => Ok(()),
+        }
     }
 
     fn target(&self) -> &Target {
@@ -222,127 +193,9 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        let place = std::mem::replace(&mut self.place, Place::Gone);
-        if matches!(place, Place::Gone) {
-            return;
-        }
-        // Dropping the connection first lets the server drop the database.
+        // Dropping the connection first lets the server drop the database,
+        // which the scratch database's own drop then does.
         drop(self.target.take());
-        let name = self.name.clone();
-        // Its own thread and runtime: this may run inside another runtime.
-        let removed = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            runtime.block_on(remove(&place, &name))
-        })
-        .join();
-        match removed {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => eprintln!("warning: {e}"),
-            Err(_) => eprintln!("warning: removing the test database {} panicked", self.name),
-        }
-    }
-}
-
-/// Removes the database at `place`.
-async fn remove(place: &Place, name: &str) -> Result<()> {
-    match place {
-        Place::Gone => Ok(()),
-        Place::Folder(dir) => std::fs::remove_dir_all(dir).or_else(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => Ok(()),
-            _ => Err(Error::Config(format!(
-                "cannot remove the test database folder {}: {e}",
-                dir.display()
-            ))),
-        }),
-        Place::Server { base } => {
-            let quoted = quote(base.backend(), name);
-            let sql = match base.backend() {
-                // FORCE ends sessions the test left open (PostgreSQL 13 and later).
-                Backend::Postgres => format!("DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"),
-                _ => format!("DROP DATABASE IF EXISTS {quoted}"),
-            };
-            let mut result = admin(base, &sql).await;
-            if result.is_err() && base.backend() == Backend::Postgres {
-                // Before PostgreSQL 13 there is no FORCE.
-                result = admin(base, &format!("DROP DATABASE IF EXISTS {quoted}")).await;
-            }
-            result.map_err(|e| {
-                Error::Config(format!(
-                    "cannot drop the test database {name} on {}: {e}\n  Drop it by hand: DROP DATABASE {quoted};",
-                    base.redacted()
-                ))
-            })
-        }
-    }
-}
-
-/// Runs one statement on the base URL's database.
-async fn admin(base: &DbUrl, sql: &str) -> std::result::Result<(), String> {
-    let opts = ConnectOptions {
-        create: false,
-        timeout: Duration::from_secs(10),
-    };
-    let mut conn: Connection = crate::driver::connect(base, &opts)
-        .await
-        .map_err(|e| e.to_string())?;
-    let result = conn
-        .execute(sql)
-        .await
-        .map(drop)
-        .map_err(|e| crate::url::redact(&e.to_string()));
-    conn.close().await;
-    result
-}
-
-/// A temporary folder with a SQLite URL inside it.
-fn sqlite_in_temp_folder(name: &str) -> Result<(DbUrl, Place)> {
-    let dir = std::env::temp_dir().join(name);
-    std::fs::create_dir(&dir).map_err(|e| {
-        Error::Config(format!(
-            "cannot create the test database folder {}: {e}\n  Check that the temporary folder \
-             (TMPDIR) is writable.",
-            dir.display()
-        ))
-    })?;
-    let url = DbUrl::parse(&format!(
-        "sqlite://{}",
-        dir.join(format!("{name}.db")).display()
-    ))?;
-    Ok((url, Place::Folder(dir)))
-}
-
-/// `migrate_test_<pid>_<counter>_<nanos>`: unique across the tests of one
-/// binary and across binaries, short enough for every server (63 bytes).
-fn unique_name() -> String {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    format!(
-        "migrate_test_{}_{}_{nanos}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-/// A quoted database name (the name is `[a-z0-9_]` only).
-fn quote(backend: Backend, name: &str) -> String {
-    match backend {
-        Backend::MySql => format!("`{name}`"),
-        _ => format!("\"{name}\""),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_are_unique_and_fit_every_server() {
-        let (a, b) = (unique_name(), unique_name());
-        assert_ne!(a, b);
-        assert!(a.len() <= 63 && a.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+        drop(self.scratch.take());
     }
 }

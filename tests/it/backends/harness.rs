@@ -176,6 +176,14 @@ impl TestDb {
         TestDb::reserve(self.server, self.admin_url.clone())
     }
 
+    /// Another database on the same server, created empty, dropped with the guard.
+    pub fn created_sibling(&self) -> TestDb {
+        let db = self.sibling();
+        let create = format!("CREATE DATABASE {}", db.server.quote(&db.name));
+        admin_execute(&db.admin_url, &create).unwrap_or_else(|e| panic!("{create}: {e}"));
+        db
+    }
+
     /// The URL with `password` inserted after the user (trust authentication ignores it).
     pub fn url_with_password(&self, password: &str) -> String {
         let (scheme, rest) = self.url.split_once("://").expect("a URL with a scheme");
@@ -209,6 +217,19 @@ impl TestDb {
         driver::connect(&url, &ConnectOptions::default())
             .await
             .unwrap_or_else(|e| panic!("connect to {}: {e}", self.name))
+    }
+
+    /// Whether a database called `name` exists on this database's server.
+    pub fn server_has_database(&self, name: &str) -> bool {
+        let sql = match self.server {
+            Server::Postgres => {
+                format!("SELECT count(*) FROM pg_database WHERE datname = '{name}'")
+            }
+            Server::MySql => format!(
+                "SELECT count(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '{name}'"
+            ),
+        };
+        scalar_at(&self.admin_url, &sql) > 0
     }
 
     /// `SELECT` returning one integer.
