@@ -197,7 +197,7 @@ impl Target {
         let mut failures = Vec::new();
         let mut total = Duration::ZERO;
         let mut current = schema_before.clone();
-        for &version in &plan.versions {
+        for (index, &version) in plan.versions.iter().enumerate() {
             let m = registry.get(version).ok_or_else(|| {
                 Error::msg(format!("version {version} is planned but not registered"))
             })?;
@@ -246,22 +246,31 @@ impl Target {
                     crate::human_duration(budget)
                 ));
             }
-            let round_trip = if m.down.is_none() {
-                RoundTrip::Irreversible {
+            let Trip {
+                result: round_trip,
+                restored,
+                stop,
+            } = if m.down.is_none() {
+                Trip::clean(RoundTrip::Irreversible {
                     reason: m.irreversible_reason.unwrap_or_default().to_string(),
-                }
+                })
             } else {
                 self.round_trip(m, &current, &after, &apply_opts, on_event)
                     .await
             };
+            let restored = if restored {
+                "; its up was applied again, so the later migrations are rehearsed on the schema it produces"
+            } else {
+                ""
+            };
             match &round_trip {
                 RoundTrip::Failed { step, diff } => failures.push(format!(
-                    "{} {}: after its {step} the schema differs from what it should be:\n{diff}",
+                    "{} {}: after its {step} the schema differs from what it should be{restored}:\n{diff}",
                     m.display_version(),
                     m.name
                 )),
                 RoundTrip::Error { step, message } => failures.push(format!(
-                    "{} {}: its {step} failed during the round trip: {message}",
+                    "{} {}: its {step} failed during the round trip{restored}: {message}",
                     m.display_version(),
                     m.name
                 )),
@@ -275,6 +284,22 @@ impl Target {
                 lock_impact,
             });
             current = after;
+            if let Some(reason) = stop {
+                let left = plan.versions.len() - index - 1;
+                failures.push(format!(
+                    "the rehearsal stopped at {} {}: {reason}; {}",
+                    m.display_version(),
+                    m.name,
+                    match left {
+                        0 => "it was the last pending migration".to_string(),
+                        1 => "1 later migration was not rehearsed".to_string(),
+                        n => format!("{n} later migrations were not rehearsed"),
+                    }
+                ));
+                // Staging is not what the first up left: report what it holds.
+                current = snapshot(self.conn()).await?;
+                break;
+            }
         }
         if total > opts.max_duration {
             failures.push(format!(
@@ -298,7 +323,11 @@ impl Target {
         })
     }
 
-    /// Down, compare with `before`; up again, compare with `after`.
+    /// Down, compare with `before`; up again, compare with `after`. A down
+    /// that leaves another schema is followed by the up again all the same,
+    /// so staging is back where the first up left it and the later
+    /// migrations are rehearsed on the schema they will meet in production;
+    /// when staging cannot be brought back there, the trip says to stop.
     async fn round_trip(
         &mut self,
         m: &'static crate::Migration,
@@ -306,7 +335,7 @@ impl Target {
         after: &Schema,
         apply_opts: &ApplyOptions,
         on_event: &mut dyn FnMut(Event<'_>),
-    ) -> RoundTrip {
+    ) -> Trip {
         on_event(Event::RollingBack(m));
         match run_down(self, m).await {
             Ok(duration) => on_event(Event::RolledBack {
@@ -314,43 +343,103 @@ impl Target {
                 duration,
             }),
             Err(e) => {
-                return RoundTrip::Error {
-                    step: "down".into(),
-                    message: e.to_string(),
+                // A transactional down outside MariaDB/MySQL rolled back: the
+                // migration is still applied, and the schema says whether
+                // nothing of the down remains.
+                let rolled_back =
+                    m.transaction && self.conn().backend() != crate::url::Backend::MySql;
+                let unchanged = matches!(snapshot(self.conn()).await, Ok(s) if &s == after);
+                return Trip {
+                    result: RoundTrip::Error {
+                        step: "down".into(),
+                        message: e.to_string(),
+                    },
+                    restored: false,
+                    stop: (!(rolled_back && unchanged))
+                        .then(|| "staging is left as its failed down left it".to_string()),
                 };
             }
         }
         let down_schema = match snapshot(self.conn()).await {
             Ok(s) => s,
             Err(e) => {
-                return RoundTrip::Error {
-                    step: "down".into(),
-                    message: e.to_string(),
-                };
+                return Trip::stopped("down", e, "the schema after its down could not be read");
             }
         };
         if &down_schema != before {
-            return RoundTrip::Failed {
+            let failed = RoundTrip::Failed {
                 step: "down".into(),
                 diff: before.diff(&down_schema, "expected (before up)", "after down"),
             };
-        }
-        if let Err(e) = self.apply_one(m, apply_opts, on_event).await {
-            return RoundTrip::Error {
-                step: "up again".into(),
-                message: e.to_string(),
+            let stop = match self.apply_one(m, apply_opts, on_event).await {
+                Err(e) => Some(format!(
+                    "applying its up again after the down failed: {e}; staging is left as its down left it"
+                )),
+                Ok(_) => match snapshot(self.conn()).await {
+                    Ok(s) if &s == after => None,
+                    Ok(s) => Some(format!(
+                        "applying its up again after the down left a different schema than the first up:\n{}",
+                        after.diff(&s, "expected (after first up)", "after second up")
+                    )),
+                    Err(e) => Some(format!(
+                        "the schema after applying its up again could not be read: {e}"
+                    )),
+                },
+            };
+            return Trip {
+                result: failed,
+                restored: stop.is_none(),
+                stop,
             };
         }
+        if let Err(e) = self.apply_one(m, apply_opts, on_event).await {
+            return Trip::stopped("up again", e, "staging is left as its down left it");
+        }
         match snapshot(self.conn()).await {
-            Ok(s) if &s == after => RoundTrip::Ok,
-            Ok(s) => RoundTrip::Failed {
-                step: "up again".into(),
-                diff: after.diff(&s, "expected (after first up)", "after second up"),
+            Ok(s) if &s == after => Trip::clean(RoundTrip::Ok),
+            Ok(s) => Trip {
+                result: RoundTrip::Failed {
+                    step: "up again".into(),
+                    diff: after.diff(&s, "expected (after first up)", "after second up"),
+                },
+                restored: false,
+                stop: Some("staging is left with the schema of its second up".into()),
             },
-            Err(e) => RoundTrip::Error {
-                step: "up again".into(),
+            Err(e) => Trip::stopped(
+                "up again",
+                e,
+                "the schema after its second up could not be read",
+            ),
+        }
+    }
+}
+
+/// What a round trip found, and where it left staging.
+struct Trip {
+    result: RoundTrip,
+    /// The down did not restore the schema, and the up applied again did.
+    restored: bool,
+    /// Why staging is not where the first up left it, so the rehearsal must stop.
+    stop: Option<String>,
+}
+
+impl Trip {
+    fn clean(result: RoundTrip) -> Trip {
+        Trip {
+            result,
+            restored: false,
+            stop: None,
+        }
+    }
+
+    fn stopped(step: &str, e: Error, why: &str) -> Trip {
+        Trip {
+            result: RoundTrip::Error {
+                step: step.into(),
                 message: e.to_string(),
             },
+            restored: false,
+            stop: Some(why.into()),
         }
     }
 }
