@@ -12,6 +12,7 @@ mod on;
 mod online;
 mod parity;
 mod rehearsal;
+mod round_trip;
 mod schema;
 mod sessions;
 mod staging;
