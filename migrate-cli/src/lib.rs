@@ -70,6 +70,8 @@ pub(crate) struct Context {
     pub out: Output,
     pub config: Config,
     pub migrator: Migrator,
+    /// Whether `--staging` made the staging database the one acted on.
+    pub staging: bool,
     database_url: Option<String>,
 }
 
@@ -87,16 +89,24 @@ impl Context {
             statement_timeout: config.apply.statement_timeout,
             connect_timeout: config.apply.connect_timeout,
         };
-        let database_url = cli
-            .global
-            .database_url
-            .as_deref()
-            .map(|u| config.resolve_url(u))
-            .or_else(|| config.database_url());
+        let database_url = if cli.global.staging {
+            Some(config.staging_url().ok_or_else(|| {
+                Error::Config(
+                    "--staging names the staging database, but none is configured: set STAGING_DATABASE_URL or `url` in the [staging] section of Migrate.toml".into(),
+                )
+            })?)
+        } else {
+            cli.global
+                .database_url
+                .as_deref()
+                .map(|u| config.resolve_url(u))
+                .or_else(|| config.database_url())
+        };
         Ok(Context {
             out: out.clone(),
             migrator: Migrator::registered().with_options(options),
             config,
+            staging: cli.global.staging,
             database_url,
         })
     }

@@ -301,14 +301,7 @@ impl Target {
                         )
                         .await;
                     let state = match marked {
-                        Ok(()) if m.transaction => format!(
-                            "MariaDB/MySQL commit DDL statements implicitly: statements before the failing one may stay applied, and its history row is marked failed, so the database is dirty. Run `cargo migrate repair {v} --run-down` to run its down function, or undo its changes by hand and run `cargo migrate repair {v} --rolled-back`.",
-                            v = crate::display_version(m.version)
-                        ),
-                        Ok(()) => format!(
-                            "The migration is not transactional (transaction = false): statements before the failing one stay applied, and its history row is marked failed, so the database is dirty. Undo or finish its changes by hand, then run `cargo migrate repair {} --rolled-back` (or `--applied`).",
-                            m.version
-                        ),
+                        Ok(()) => failed_advice(m.transaction, m.down.is_some(), m.version),
                         Err(mark_err) => format!(
                             "The migration is not transactional and marking its history row failed also failed ({mark_err}); its row stays `started`, so the database is dirty. Run `cargo migrate status`, then `repair`."
                         ),
@@ -512,4 +505,28 @@ mod tests {
         assert_eq!(backoff(2), Duration::from_millis(400));
         assert_eq!(backoff(30), Duration::from_millis(5000));
     }
+}
+
+/// What to do about a migration whose history row is marked failed: it
+/// committed part of its work, as a non-transactional migration does, or
+/// a transactional one on MariaDB/MySQL, which commit DDL implicitly (the
+/// only backend where a transactional migration can leave a failed row).
+/// `apply` and `status` say the same.
+pub fn failed_advice(transactional: bool, reversible: bool, version: u64) -> String {
+    let v = crate::display_version(version);
+    let why = if transactional {
+        "MariaDB/MySQL commit DDL statements implicitly: statements before the failing one may stay applied"
+    } else {
+        "The migration is not transactional (transaction = false): statements before the failing one stay applied"
+    };
+    let what = if reversible {
+        format!(
+            "Run `cargo migrate repair {v} --run-down` to run its down function, or undo its changes by hand and run `cargo migrate repair {v} --rolled-back` (`--applied` if they are in place)."
+        )
+    } else {
+        format!(
+            "Undo or finish its changes by hand, then run `cargo migrate repair {v} --rolled-back` (`--applied` if they are in place)."
+        )
+    };
+    format!("{why}, and its history row is marked failed, so the database is dirty. {what}")
 }

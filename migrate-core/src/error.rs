@@ -167,6 +167,23 @@ pub enum Error {
     /// A check failed (verify, stage, round trip).
     #[error("{0}")]
     CheckFailed(String),
+
+    /// An error on a named database: the message says which one and in
+    /// which role, and the commands it suggests act on that database.
+    /// Exit code and kind are the wrapped error's.
+    #[error("{message}")]
+    On {
+        /// The role: `production`, `staging`, `scratch`.
+        role: String,
+        /// The database, redacted.
+        database: String,
+        /// The wrapped error's message, naming the database, its suggested
+        /// commands completed for it.
+        message: String,
+        /// The wrapped error.
+        #[source]
+        source: Box<Error>,
+    },
 }
 
 impl Error {
@@ -181,6 +198,39 @@ impl Error {
         Error::Message(message.to_string())
     }
 
+    /// This error, said to be about `database` in `role` (`production`,
+    /// `staging`, ...): the message starts with both, and every
+    /// ``cargo migrate …`` command it suggests gets `flag` (e.g.
+    /// `--staging`) so that, run as printed, it acts on that database.
+    /// An error already placed is returned as it is.
+    ///
+    /// ```
+    /// use migrate_core::{Error, url::DbUrl};
+    /// let url = DbUrl::parse("postgres://app:secret@db/shop_staging").unwrap();
+    /// let e = Error::msg("dirty: run `cargo migrate repair 1 --run-down`").on("staging", &url, Some("--staging"));
+    /// assert_eq!(
+    ///     e.to_string(),
+    ///     "on the staging database postgres://app:***@db/shop_staging: dirty: run `cargo migrate repair 1 --run-down --staging`"
+    /// );
+    /// ```
+    pub fn on(self, role: &str, url: &crate::url::DbUrl, flag: Option<&str>) -> Error {
+        if matches!(self, Error::On { .. }) {
+            return self;
+        }
+        let database = url.redacted();
+        let mut text = self.to_string();
+        if let Some(flag) = flag {
+            text = complete_commands(&text, flag);
+        }
+        let message = crate::url::redact(&format!("on the {role} database {database}: {text}"));
+        Error::On {
+            role: role.to_string(),
+            database,
+            message,
+            source: Box::new(self),
+        }
+    }
+
     /// The process exit code for this error, as documented in `--help`:
     /// 1 failed, 2 usage or configuration, 3 database unreachable, 4 action
     /// needed or refused, 5 migrator lock not acquired.
@@ -193,6 +243,7 @@ impl Error {
             | Error::OutOfOrder { .. }
             | Error::Refused(_) => 4,
             Error::LockNotAcquired { .. } => 5,
+            Error::On { source, .. } => source.exit_code(),
             _ => 1,
         }
     }
@@ -201,7 +252,9 @@ impl Error {
     pub fn is_lock_timeout(&self) -> bool {
         match self {
             Error::Statement { lock_timeout, .. } => *lock_timeout,
-            Error::MigrationFailed { source, .. } => source.is_lock_timeout(),
+            Error::MigrationFailed { source, .. } | Error::On { source, .. } => {
+                source.is_lock_timeout()
+            }
             _ => false,
         }
     }
@@ -211,6 +264,7 @@ impl Error {
         match self {
             Error::Statement { sql, .. } => Some(sql),
             Error::MigrationFailed { statement, .. } => statement.as_deref(),
+            Error::On { source, .. } => source.statement(),
             _ => None,
         }
     }
@@ -233,8 +287,39 @@ impl Error {
             Error::MigrationFailed { .. } => "migration_failed",
             Error::Refused(_) => "refused",
             Error::CheckFailed(_) => "check_failed",
+            Error::On { source, .. } => source.kind(),
         }
     }
+}
+
+/// `text` with `flag` added at the end of every `` `cargo migrate …` ``
+/// command in backticks that does not carry it yet, so that advice printed
+/// for another database than production (`--staging`) acts on it.
+pub fn complete_commands(text: &str, flag: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut rest = text;
+    while let Some(start) = rest.find("`cargo migrate ") {
+        let (before, from) = rest.split_at(start);
+        out.push_str(before);
+        match from[1..].find('`') {
+            Some(end) => {
+                let command = &from[..end + 1];
+                out.push_str(command);
+                if !command.split_whitespace().any(|w| w == flag) {
+                    out.push(' ');
+                    out.push_str(flag);
+                }
+                out.push('`');
+                rest = &from[end + 2..];
+            }
+            None => {
+                out.push_str(from);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Formats a duration for people: `41 ms`, `2.3 s`, `2 min 40 s`.
@@ -247,5 +332,34 @@ pub fn human_duration(d: Duration) -> String {
     } else {
         let s = d.as_secs();
         format!("{} min {} s", s / 60, s % 60)
+    }
+}
+
+#[cfg(test)]
+mod placed_tests {
+    use super::*;
+
+    #[test]
+    fn every_suggested_command_gets_the_flag_once() {
+        let text = "run `cargo migrate repair 1 --run-down` or `cargo migrate repair 1 --rolled-back --staging`, then `cargo migrate status`. Fix `x`.";
+        assert_eq!(
+            complete_commands(text, "--staging"),
+            "run `cargo migrate repair 1 --run-down --staging` or `cargo migrate repair 1 --rolled-back --staging`, then `cargo migrate status --staging`. Fix `x`."
+        );
+        assert_eq!(complete_commands("no command", "--staging"), "no command");
+        assert_eq!(
+            complete_commands("`cargo migrate broken", "--s"),
+            "`cargo migrate broken"
+        );
+    }
+
+    #[test]
+    fn a_placed_error_keeps_its_exit_code_and_kind() {
+        let url = crate::url::DbUrl::parse("mysql://root:hunter2@127.0.0.1/app").unwrap();
+        let e = Error::Refused("no".into()).on("production", &url, None);
+        assert_eq!((e.exit_code(), e.kind()), (4, "refused"));
+        assert!(!e.to_string().contains("hunter2"));
+        let twice = e.on("staging", &url, Some("--staging"));
+        assert!(twice.to_string().starts_with("on the production database"));
     }
 }

@@ -11,6 +11,7 @@ mod lock;
 mod on;
 mod online;
 mod parity;
+mod placed;
 mod rehearsal;
 mod round_trip;
 mod schema;

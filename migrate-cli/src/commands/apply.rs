@@ -57,7 +57,10 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<u8> {
                 Some(backup_before(ctx, &mut target, args.backup.as_deref()).await?)
             };
             let mut on_event = |e: Event<'_>| progress(out, &e, &mut applied);
-            target.run_plan(&registry, &plan, &opts, &mut on_event).await?;
+            target
+                .run_plan(&registry, &plan, &opts, &mut on_event)
+                .await
+                .map_err(|e| e.on("production", &url, None))?;
             Ok((plan, backup))
         }
         .await;

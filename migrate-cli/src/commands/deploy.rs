@@ -101,7 +101,10 @@ pub async fn run(ctx: &Context, args: &DeployArgs) -> Result<u8> {
             rehearsal_skipped: false,
         };
         let mut on_event = |e: Event<'_>| apply::progress(out, &e, &mut applied);
-        let applied_result = target.run_plan(&registry, &plan, &opts, &mut on_event).await;
+        let applied_result = target
+            .run_plan(&registry, &plan, &opts, &mut on_event)
+            .await
+            .map_err(|e| e.on("production", &url, None));
         Ok((backup, applied_result))
     }
     .await;

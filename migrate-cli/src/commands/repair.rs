@@ -61,9 +61,11 @@ pub async fn run(ctx: &Context, args: &RepairArgs) -> Result<u8> {
         out.document(&json!({ "ok": true, "version": args.version, "resolution": format!("{resolution:?}").to_lowercase() }));
     } else {
         out.line(format!(
-            "{} migration {}: {what}. Run `cargo migrate status` to check.",
+            "{} migration {} on {}: {what}. Run `cargo migrate status{}` to check.",
             out.paint("repaired", Tone::Good),
-            display_version(args.version)
+            display_version(args.version),
+            url.redacted(),
+            if ctx.staging { " --staging" } else { "" }
         ));
     }
     Ok(0)

@@ -103,6 +103,29 @@ fn snapshot_path(ctx: &Context, url: &DbUrl) -> PathBuf {
         .join(format!("schema.{}.snapshot", url.backend().as_str()))
 }
 
+/// `e`, met on the staging database during a rehearsal: named as such, its
+/// suggested commands completed with `--staging`, and "apply again" (the
+/// advice for production) told as "stage again".
+pub(crate) fn on_staging(e: Error, staging: &DbUrl) -> Error {
+    match e.on("staging", staging, Some("--staging")) {
+        Error::On {
+            role,
+            database,
+            message,
+            source,
+        } => Error::On {
+            message: message.replace(
+                "Fix the migration and run apply again",
+                "Fix the migration and run `cargo migrate stage` again",
+            ),
+            role,
+            database,
+            source,
+        },
+        other => other,
+    }
+}
+
 /// Refreshes staging (when configured), rehearses there, checks queries and
 /// the snapshot, and stores the rehearsal record.
 pub(crate) async fn rehearse(ctx: &Context, sel: &Selection, bless: bool) -> Result<Rehearsal> {
@@ -140,7 +163,10 @@ pub(crate) async fn rehearse(ctx: &Context, sel: &Selection, bless: bool) -> Res
                 out.step(format!("rehearsing {} {}", display_version(m.version), m.name));
             }
         };
-        let mut report = target.rehearse(&registry, &opts, &mut on_event).await?;
+        let mut report = target
+            .rehearse(&registry, &opts, &mut on_event)
+            .await
+            .map_err(|e| on_staging(e, &staging))?;
         report.clone = clone;
         let after = queries::prepare_all(target.db().conn_mut(), &app_queries).await;
         let queries: Vec<QueryCheck> = app_queries

@@ -160,6 +160,7 @@ pub async fn run(ctx: &Context) -> Result<u8> {
             ));
         }
     }
+    let registry = ctx.migrator.registry()?;
     for e in cmp.dirty() {
         let h = e.history.as_ref();
         let failed = matches!(
@@ -168,17 +169,45 @@ pub async fn run(ctx: &Context) -> Result<u8> {
                 row_state: RowState::Failed
             }
         );
+        let statement = h.and_then(|h| h.failed_statement.as_deref());
+        // The recorded error ends with the statement when one failed: say it once.
+        let error = h
+            .and_then(|h| h.error.as_deref())
+            .map(|err| match statement {
+                Some(_) => err.split("\n  statement: ").next().unwrap_or(err),
+                None => err,
+            });
+        let m = registry.get(e.version);
+        let advice = match (failed, m) {
+            (true, Some(m)) => {
+                migrate_core::apply::failed_advice(m.transaction, m.down.is_some(), m.version)
+            }
+            _ => format!(
+                "Inspect the database, then `cargo migrate repair {v} --applied` or `cargo migrate repair {v} --rolled-back`.",
+                v = display_version(e.version)
+            ),
+        };
+        let advice = match ctx.staging {
+            true => migrate_core::complete_commands(&advice, "--staging"),
+            false => advice,
+        };
         out.line(format!(
-            "{} {} {} {}{}{}\n  Inspect the database, then `cargo migrate repair {} --applied` or `--rolled-back`.",
+            "{} {} {} {}{}{}\n  {advice}",
             out.paint("dirty:", Tone::Bad),
             display_version(e.version),
             e.name,
-            if failed { "failed part-way" } else { "was started and never finished (the runner died?)" },
-            h.and_then(|h| h.error.as_deref()).map(|err| format!(": {err}")).unwrap_or_default(),
-            h.and_then(|h| h.failed_statement.as_deref())
-                .map(|s| format!("\n  failing statement: {}", migrate_core::sql::one_line(s, 160)))
+            if failed {
+                "failed part-way"
+            } else {
+                "was started and never finished (the runner died?)"
+            },
+            error.map(|err| format!(": {err}")).unwrap_or_default(),
+            statement
+                .map(|s| format!(
+                    "\n  failing statement: {}",
+                    migrate_core::sql::one_line(s, 160)
+                ))
                 .unwrap_or_default(),
-            e.version
         ));
     }
     for e in cmp.missing() {
