@@ -263,9 +263,20 @@ async fn lint_pending(
     };
     if prod.backend() == Backend::Sqlite {
         let scratch = plan::scratch(ctx, &prod, true).await?;
-        let before = plan::schema_before(ctx, &scratch).await?;
-        let (applied, _) = plan::capture(ctx, &scratch, &all()).await?;
-        let reports = plan::lint_with_schema(ctx, scratch.url.backend(), &applied, Some(&before))?;
+        let linted = async {
+            let before = plan::schema_before(ctx, &scratch).await?;
+            let (applied, _) = plan::capture(ctx, &scratch, &all()).await?;
+            let reports =
+                plan::lint_with_schema(ctx, scratch.url.backend(), &applied, Some(&before))?;
+            Ok::<_, Error>((applied, reports))
+        }
+        .await;
+        let (applied, reports) = linted.map_err(|e| {
+            Error::CheckFailed(format!(
+                "on a scratch copy of production (a temporary SQLite file, removed afterwards): {}",
+                on_scratch(&e)
+            ))
+        })?;
         return Ok(Lint::Done {
             on: "a scratch copy of the database (production was not touched)".to_string(),
             applied,

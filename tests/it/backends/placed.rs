@@ -214,3 +214,27 @@ fn status_of_a_failed_migration_gives_the_advice_apply_gave_and_the_statement_on
         }
     }
 }
+
+#[test]
+fn a_failed_check_names_its_scratch_database_and_advises_no_repair() {
+    for (label, p) in pairs() {
+        p.run(&["apply", "--to", "20240501_000001"]).expect(0);
+        let r = p.run(&["check"]);
+        r.expect(1);
+        let failed: Vec<&str> = r
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with("failed:"))
+            .collect();
+        assert!(!failed.is_empty(), "{label}: {}", r.stdout);
+        for line in failed {
+            assert!(
+                line.contains("scratch")
+                    && (line.contains("dropped afterwards") || line.contains("removed afterwards"))
+                    && !line.contains("repair"),
+                "{label}: {line}"
+            );
+        }
+        assert_eq!(p.state(false), "pending", "{label}: production untouched");
+    }
+}
