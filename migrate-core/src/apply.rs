@@ -494,19 +494,6 @@ impl Db {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::backoff;
-    use std::time::Duration;
-
-    #[test]
-    fn backoff_doubles_and_caps() {
-        assert_eq!(backoff(1), Duration::from_millis(200));
-        assert_eq!(backoff(2), Duration::from_millis(400));
-        assert_eq!(backoff(30), Duration::from_millis(5000));
-    }
-}
-
 /// What to do about a migration whose history row is marked failed: it
 /// committed part of its work, as a non-transactional migration does, or
 /// a transactional one on MariaDB/MySQL, which commit DDL implicitly (the
@@ -529,4 +516,17 @@ pub fn failed_advice(transactional: bool, reversible: bool, version: u64) -> Str
         )
     };
     format!("{why}, and its history row is marked failed, so the database is dirty. {what}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+    use std::time::Duration;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        assert_eq!(backoff(1), Duration::from_millis(200));
+        assert_eq!(backoff(2), Duration::from_millis(400));
+        assert_eq!(backoff(30), Duration::from_millis(5000));
+    }
 }
