@@ -125,19 +125,43 @@ impl Context {
 
 async fn dispatch(cli: Cli, out: &Output) -> Result<u8> {
     let ctx = Context::new(&cli, out)?;
-    match cli.command {
-        Command::Status => commands::status::run(&ctx).await,
-        Command::Apply(args) => commands::apply::run(&ctx, &args).await,
-        Command::Rollback(args) => commands::rollback::run(&ctx, &args).await,
-        Command::Repair(args) => commands::repair::run(&ctx, &args).await,
-        Command::Check => commands::check::run(&ctx).await,
-        Command::Plan(args) => commands::plan::run(&ctx, &args).await,
-        Command::Stage(args) => commands::stage::run(&ctx, &args).await,
-        Command::Backup => commands::backup::take(&ctx).await,
-        Command::Backups => commands::backup::list(&ctx).await,
-        Command::Restore(args) => commands::backup::restore(&ctx, &args).await,
-        Command::Verify => commands::verify::run(&ctx).await,
-        Command::Deploy(args) => commands::deploy::run(&ctx, &args).await,
+    // Commands that act on one configured database: their errors name it.
+    // `stage`, `plan` and `check` name staging or their scratch database
+    // themselves; `restore` names its target.
+    let on_one_database = matches!(
+        cli.command,
+        Command::Status
+            | Command::Apply(_)
+            | Command::Rollback(_)
+            | Command::Repair(_)
+            | Command::Backup
+            | Command::Verify
+            | Command::Deploy(_)
+    );
+    let result = run_command(&ctx, cli.command).await;
+    match (result, ctx.database_url()) {
+        (Err(e), Ok(url)) if on_one_database => Err(match ctx.staging {
+            true => e.on("staging", &url, Some("--staging")),
+            false => e.on("production", &url, None),
+        }),
+        (result, _) => result,
+    }
+}
+
+async fn run_command(ctx: &Context, command: Command) -> Result<u8> {
+    match command {
+        Command::Status => commands::status::run(ctx).await,
+        Command::Apply(args) => commands::apply::run(ctx, &args).await,
+        Command::Rollback(args) => commands::rollback::run(ctx, &args).await,
+        Command::Repair(args) => commands::repair::run(ctx, &args).await,
+        Command::Check => commands::check::run(ctx).await,
+        Command::Plan(args) => commands::plan::run(ctx, &args).await,
+        Command::Stage(args) => commands::stage::run(ctx, &args).await,
+        Command::Backup => commands::backup::take(ctx).await,
+        Command::Backups => commands::backup::list(ctx).await,
+        Command::Restore(args) => commands::backup::restore(ctx, &args).await,
+        Command::Verify => commands::verify::run(ctx).await,
+        Command::Deploy(args) => commands::deploy::run(ctx, &args).await,
     }
 }
 

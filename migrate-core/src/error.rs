@@ -222,7 +222,12 @@ impl Error {
         if let Some(flag) = flag {
             text = complete_commands(&text, flag);
         }
-        let message = crate::url::redact(&format!("on the {role} database {database}: {text}"));
+        // A message that names the URL already only needs the role.
+        let message = match text.contains(&database) {
+            true => format!("on the {role} database: {text}"),
+            false => format!("on the {role} database {database}: {text}"),
+        };
+        let message = crate::url::redact(&message);
         Error::On {
             role: role.to_string(),
             database,
@@ -360,6 +365,21 @@ mod placed_tests {
         assert_eq!((e.exit_code(), e.kind()), (4, "refused"));
         assert!(!e.to_string().contains("hunter2"));
         let twice = e.on("staging", &url, Some("--staging"));
-        assert!(twice.to_string().starts_with("on the production database"));
+        assert!(
+            twice
+                .to_string()
+                .starts_with("on the production database mysql://root:***@127.0.0.1/app: no")
+        );
+        let named = Error::Unreachable {
+            url: url.redacted(),
+            reason: "refused".into(),
+        }
+        .on("production", &url, None);
+        assert!(
+            named.to_string().starts_with(
+                "on the production database: cannot connect to mysql://root:***@127.0.0.1/app"
+            ),
+            "{named}"
+        );
     }
 }
