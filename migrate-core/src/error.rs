@@ -18,7 +18,7 @@ pub enum Error {
     Message(String),
 
     /// A database error outside of any particular statement.
-    #[error("database error: {0}")]
+    #[error("database error: {}", db_message(.0))]
     Database(#[from] sqlx::Error),
 
     /// A statement run through [`crate::Db`] failed.
@@ -340,6 +340,35 @@ pub fn human_duration(d: Duration) -> String {
     }
 }
 
+/// What a database error says, as a user reads it: sqlx's text, URLs
+/// redacted, without the ` at line N` sqlx appends to a PostgreSQL error (the
+/// line of the server's C source that raised it, e.g. `postinit.c` line 948:
+/// noise to a user). Every database error that reaches a message goes
+/// through here. Everything else the server said is kept, including a
+/// MySQL/MariaDB `... at line 1`, which is the line of the statement.
+pub fn db_message(err: &sqlx::Error) -> String {
+    #[allow(unused_mut)]
+    let mut source_line = None;
+    #[cfg(feature = "postgres")]
+    if let sqlx::Error::Database(db) = err
+        && let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+    {
+        source_line = pg.line();
+    }
+    crate::url::redact(&without_source_line(&err.to_string(), source_line))
+}
+
+/// `text` without the ` at line {line}` that ends it, when it does.
+fn without_source_line(text: &str, line: Option<usize>) -> String {
+    match line {
+        Some(line) => text
+            .strip_suffix(&format!(" at line {line}"))
+            .unwrap_or(text)
+            .to_string(),
+        None => text.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod placed_tests {
     use super::*;
@@ -381,5 +410,36 @@ mod placed_tests {
             ),
             "{named}"
         );
+    }
+}
+
+#[cfg(test)]
+mod db_message_tests {
+    use super::without_source_line;
+
+    #[test]
+    fn the_server_source_line_of_a_postgres_error_is_dropped_and_nothing_else() {
+        assert_eq!(
+            without_source_line(
+                r#"error returned from database: database "x" does not exist at line 948"#,
+                Some(948)
+            ),
+            r#"error returned from database: database "x" does not exist"#
+        );
+        // Only the line the server reported, and only at the end.
+        assert_eq!(
+            without_source_line(
+                "syntax error at line 3 of the file at line 1202",
+                Some(1202)
+            ),
+            "syntax error at line 3 of the file"
+        );
+        assert_eq!(
+            without_source_line("relation \"t\" does not exist at line 7", Some(1381)),
+            "relation \"t\" does not exist at line 7"
+        );
+        // MySQL's `at line 1` is the line of the statement: kept (no source line).
+        let mysql = "1064 (42000): You have an error in your SQL syntax; check the manual near 'x' at line 1";
+        assert_eq!(without_source_line(mysql, None), mysql);
     }
 }

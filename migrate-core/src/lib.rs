@@ -57,7 +57,7 @@ pub mod verify;
 pub mod __private;
 
 pub use db::{Db, Dialect, Statement};
-pub use error::{Error, Result, complete_commands, human_duration};
+pub use error::{Error, Result, complete_commands, db_message, human_duration};
 pub use migrate_macros::{health_check, migration, test};
 pub use migration::{HealthCheck, Migration, Phase, display_version};
 pub use migrator::{Database, Migrator, Options, Target};

@@ -97,7 +97,7 @@ pub async fn connect(url: &DbUrl, opts: &ConnectOptions) -> Result<Connection> {
 pub(crate) fn unreachable(url: &DbUrl, err: sqlx::Error) -> Error {
     Error::Unreachable {
         url: url.redacted(),
-        reason: crate::url::redact(&err.to_string()),
+        reason: crate::error::db_message(&err),
     }
 }
 
