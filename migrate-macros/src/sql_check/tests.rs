@@ -1,6 +1,9 @@
 //! The decision rule on a corpus: valid statements of the three dialects,
 //! many of which sqlparser does not parse, are never errors; clear typos are.
 
+use sqlparser::dialect::{Dialect, GenericDialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
+use sqlparser::tokenizer::{Token, Tokenizer};
+
 use super::{problems, sql_literals, verdict};
 
 /// Valid statements; sqlparser rejects some of them in every dialect.
@@ -105,6 +108,39 @@ const VALID: &[&str] = &[
     "CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, x TEXT COLLATE NOCASE) STRICT",
     "DETACH DATABASE other",
     "SELECT json_extract(v, '$.a') FROM kv",
+    // Statement keyword pairs inside one valid statement.
+    "CREATE SCHEMA s CREATE TABLE t (id int)",
+    "CREATE SCHEMA s AUTHORIZATION app CREATE TABLE t (id int) CREATE VIEW v AS SELECT id FROM t",
+    "WITH d AS (DELETE FROM a RETURNING *) INSERT INTO b SELECT * FROM d",
+    "CREATE RULE r AS ON INSERT TO a DO INSTEAD INSERT INTO b VALUES (NEW.id)",
+    "CREATE OR REPLACE RULE r AS ON UPDATE TO a DO ALSO UPDATE b SET x = NEW.x",
+    "INSERT INTO a (x) SELECT x FROM b ON CONFLICT (x) DO UPDATE SET x = EXCLUDED.x",
+    "ALTER TABLE a DROP COLUMN b, ALTER COLUMN c TYPE text",
+    "CREATE TABLE a (b int REFERENCES c ON DELETE CASCADE ON UPDATE CASCADE)",
+    "GRANT INSERT, UPDATE, DELETE ON a TO r",
+    "GRANT CREATE VIEW, DROP ON db.* TO app",
+    "SHOW CREATE TABLE a",
+    "CREATE TRIGGER t BEFORE UPDATE ON a FOR EACH ROW EXECUTE FUNCTION f()",
+    "CREATE TRIGGER t AFTER INSERT ON a FOR EACH ROW INSERT INTO log VALUES (NEW.id)",
+    "CREATE DEFINER = CURRENT_USER TRIGGER t AFTER DELETE ON a FOR EACH ROW DELETE FROM b WHERE b.a = OLD.id",
+    "CREATE TRIGGER t AFTER INSERT ON a BEGIN INSERT INTO log VALUES (NEW.id); UPDATE b SET n = n + 1; END",
+    "INSERT INTO a VALUES (1) ON DUPLICATE KEY UPDATE x = 1",
+    "PREPARE p AS INSERT INTO a VALUES ($1)",
+    "CREATE POLICY p ON a FOR UPDATE USING (true)",
+    "SELECT * FROM a FOR UPDATE",
+    "EXPLAIN ANALYZE INSERT INTO a SELECT * FROM b",
+    "MERGE INTO a USING b ON a.id = b.id WHEN MATCHED THEN UPDATE SET x = b.x WHEN NOT MATCHED THEN INSERT (id, x) VALUES (b.id, b.x)",
+    "ALTER TABLE orders DROP INDEX orders_user_idx, ADD INDEX orders_user_idx2 (user_id)",
+    "ALTER EXTENSION e DROP TABLE t",
+    "ALTER PUBLICATION p DROP TABLE a",
+    "CREATE TEMP TABLE t (x int) ON COMMIT DROP",
+    "CREATE EVENT purge ON SCHEDULE EVERY 1 DAY DO DELETE FROM logs WHERE y < 2000",
+    "CREATE FUNCTION f() RETURNS void LANGUAGE sql BEGIN ATOMIC INSERT INTO a VALUES (1); DELETE FROM b; END",
+    "CREATE PROCEDURE p() BEGIN IF 1 THEN UPDATE a SET x = 1; ELSE DELETE FROM a; END IF; END",
+    "BEGIN NOT ATOMIC DECLARE CONTINUE HANDLER FOR SQLEXCEPTION INSERT INTO log VALUES (1); INSERT INTO a VALUES (1); END",
+    "CREATE VIEW v AS SELECT 'ALTER TABLE a' AS \"INSERT INTO\" FROM a -- DROP TABLE a\n",
+    "DO $$ BEGIN ALTER TABLE a DROP CONSTRAINT a_pkey; END $$",
+    "CREATE TABLE a (id int); CREATE INDEX a_idx ON a (id)",
 ];
 
 /// Clear mistakes: each must be an error.
@@ -121,12 +157,47 @@ const INVALID: &[&str] = &[
     "INSERT INTO users (id, name) VALUES (1, 'a'",
     "UPDATE users SET name = 'a' WHERE id IN (1, 2,)",
     "SELECT \"unclosed FROM users",
+    "ALTER TABLE a DROP CONSTRAINT a_pkey ALTER TABLE a ADD PRIMARY KEY (id)",
+    "CREATE TABLE a (id int) CREATE INDEX a_idx ON a (id)",
+    "INSERT INTO a VALUES (1) INSERT INTO a VALUES (2)",
+    "UPDATE a SET x = 1 DELETE FROM b",
+    "DROP TABLE a DROP TABLE b",
+    "CREATE INDEX i ON a (x) ALTER TABLE a ADD COLUMN y int",
+    "DELETE FROM a WHERE id = 1 UPDATE b SET x = 2",
+    "CREATE TABLE a (id int) COMMENT ON TABLE a IS 'x'",
+    "ALTER TABLE a ADD COLUMN b int CREATE UNIQUE INDEX a_b ON a (b)",
 ];
 
 #[test]
 fn valid_statements_are_never_errors() {
     for sql in VALID {
         assert_eq!(verdict::problem(sql), None, "{sql}");
+    }
+}
+
+#[test]
+fn valid_statements_never_hold_a_missing_semicolon_in_any_dialect() {
+    // Stricter than the verdict, which is reached only when no dialect parses.
+    for sql in VALID {
+        for dialect in [
+            &PostgreSqlDialect {} as &dyn Dialect,
+            &MySqlDialect {},
+            &SQLiteDialect {},
+            &GenericDialect {},
+        ] {
+            let Ok(tokens) = Tokenizer::new(dialect, sql).tokenize() else {
+                continue;
+            };
+            let tokens: Vec<Token> = tokens
+                .into_iter()
+                .filter(|t| !matches!(t, Token::Whitespace(_)))
+                .collect();
+            assert_eq!(
+                verdict::missing_semicolon(&tokens),
+                None,
+                "{dialect:?}: {sql}"
+            );
+        }
     }
 }
 
@@ -228,4 +299,59 @@ fn only_whole_literal_arguments_of_sql_methods_are_checked() {
     }};
     let found: Vec<String> = sql_literals(body).iter().map(|(_, l)| l.value()).collect();
     assert_eq!(found, ["SELECT 1", "SELECT 2", "SELECT 3", "SELECT 4"]);
+}
+
+#[test]
+fn a_missing_semicolon_between_two_statements_is_named() {
+    let problem =
+        verdict::problem("ALTER TABLE a DROP CONSTRAINT a_pkey ALTER TABLE a ADD PRIMARY KEY (id)")
+            .expect("an error");
+    assert_eq!(
+        problem.message,
+        "missing `;` before `ALTER TABLE` (a second statement starts here: `…ALTER TABLE a ADD…`)"
+    );
+}
+
+#[test]
+fn a_missing_semicolon_is_named_for_each_statement_pair() {
+    for (sql, before) in [
+        (
+            "CREATE TABLE a (id int) CREATE INDEX a_idx ON a (id)",
+            "`CREATE INDEX`",
+        ),
+        (
+            "INSERT INTO a VALUES (1) INSERT INTO a VALUES (2)",
+            "`INSERT INTO`",
+        ),
+        ("UPDATE a SET x = 1 DELETE FROM b", "`DELETE FROM`"),
+        ("INSERT INTO a VALUES (1) UPDATE s.a SET x = 2", "`UPDATE`"),
+        ("DROP TABLE a DROP TABLE b", "`DROP TABLE`"),
+        (
+            "CREATE INDEX i ON a (x) ALTER TABLE a ADD COLUMN y int",
+            "`ALTER TABLE`",
+        ),
+        ("TRUNCATE TABLE a TRUNCATE TABLE b", "`TRUNCATE TABLE`"),
+    ] {
+        let problem = verdict::problem(sql).expect(sql);
+        assert!(
+            problem
+                .message
+                .starts_with(&format!("missing `;` before {before}")),
+            "{sql}: {}",
+            problem.message
+        );
+    }
+}
+
+#[test]
+fn a_missing_semicolon_is_found_in_a_piece_of_a_script() {
+    let script = "CREATE TABLE a (id int);\nINSERT INTO a VALUES (1)\nINSERT INTO a VALUES (2);";
+    let found = problems("execute_many", script);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0]
+            .0
+            .message
+            .starts_with("missing `;` before `INSERT INTO`")
+    );
 }
