@@ -19,6 +19,13 @@ pub struct Manifest {
     pub id: String,
     /// The database, redacted.
     pub database: String,
+    /// The database's stable identity ([`DbUrl::identity`]: backend, host,
+    /// port and name, or the SQLite file's canonical path; never a
+    /// password). `keep` counts and prunes backups per identity. Manifests
+    /// written before this field existed lack it; see
+    /// [`Manifest::database_identity`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_id: Option<String>,
     /// `sqlite`, `postgres` or `mysql`.
     pub backend: String,
     /// File name of the backup, in the backup folder.
@@ -45,6 +52,24 @@ impl Manifest {
     /// Path of the backup file.
     pub fn path(&self, dir: &Path) -> PathBuf {
         dir.join(&self.file)
+    }
+
+    /// The identity of the database this is a backup of: the recorded
+    /// `database_id`, or, for a manifest written before it was recorded,
+    /// the identity of the redacted URL it carries (user and password play
+    /// no part in an identity, so the redaction changes nothing; a relative
+    /// SQLite path is taken from the current folder, as when it was taken).
+    /// `None` when neither says: such a backup belongs to no database and is
+    /// never pruned.
+    pub fn database_identity(&self) -> Option<String> {
+        self.database_id
+            .clone()
+            .or_else(|| DbUrl::parse(&self.database).ok().map(|u| u.identity()))
+    }
+
+    /// Whether this is a backup of `db`.
+    pub fn is_of(&self, db: &DbUrl) -> bool {
+        self.database_identity().as_deref() == Some(db.identity().as_str())
     }
 }
 
@@ -173,6 +198,7 @@ pub async fn take(target: &mut Target, dir: &Path) -> Result<Manifest> {
         let manifest = Manifest {
             id: id.clone(),
             database: target.url.redacted(),
+            database_id: Some(target.url.identity()),
             backend: target.url.backend().as_str().to_string(),
             file: file.clone(),
             size: fs::metadata(&final_path)?.len(),
@@ -239,13 +265,14 @@ pub fn list(dir: &Path) -> Result<Vec<Manifest>> {
     Ok(out)
 }
 
-/// Finds a backup by id (or unique id prefix).
+/// Finds a backup by id (or unique id prefix). An exact id wins over the
+/// longer ids it is a prefix of (`…T10-00-00Z` beside `…T10-00-00Z-2`).
 pub fn find(dir: &Path, id: &str) -> Result<Manifest> {
     let all = list(dir)?;
-    let matches: Vec<_> = all
-        .iter()
-        .filter(|m| m.id == id || m.id.starts_with(id))
-        .collect();
+    if let Some(m) = all.iter().find(|m| m.id == id) {
+        return Ok(m.clone());
+    }
+    let matches: Vec<_> = all.iter().filter(|m| m.id.starts_with(id)).collect();
     match matches.as_slice() {
         [one] => Ok((*one).clone()),
         [] => Err(Error::Refused(format!(
@@ -259,9 +286,14 @@ pub fn find(dir: &Path, id: &str) -> Result<Manifest> {
     }
 }
 
-/// The newest backup in which `version` was not yet applied.
-pub fn newest_without(dir: &Path, version: u64) -> Result<Option<Manifest>> {
-    Ok(list(dir)?
+/// Every backup of `db` in `dir`, oldest first.
+pub fn list_of(dir: &Path, db: &DbUrl) -> Result<Vec<Manifest>> {
+    Ok(list(dir)?.into_iter().filter(|m| m.is_of(db)).collect())
+}
+
+/// The newest backup of `db` in which `version` was not yet applied.
+pub fn newest_without(dir: &Path, db: &DbUrl, version: u64) -> Result<Option<Manifest>> {
+    Ok(list_of(dir, db)?
         .into_iter()
         .rev()
         .find(|m| !m.applied_versions.contains(&version)))
@@ -287,21 +319,36 @@ pub fn check_file(dir: &Path, m: &Manifest) -> Result<()> {
 /// written (by another process) touches its file far more often than this.
 pub const LEFTOVER_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
 
-/// Deletes the oldest backups beyond `keep`, and the files interrupted
-/// backups left behind (a dump without a manifest, a half-written manifest)
-/// once they are older than [`LEFTOVER_AGE`]; returns the removed backup ids
-/// and leftover file names.
-pub fn prune(dir: &Path, keep: usize) -> Result<Vec<String>> {
+/// Deletes the oldest backups of `db` beyond `keep` (backups of other
+/// databases sharing the folder are neither counted nor touched), and the
+/// files interrupted backups left behind (a dump without a manifest, a
+/// half-written manifest) once they are older than [`LEFTOVER_AGE`]; returns
+/// the removed backup ids and leftover file names.
+pub fn prune(dir: &Path, keep: usize, db: &DbUrl) -> Result<Vec<String>> {
+    let identity = db.identity();
+    prune_identity(dir, keep, &identity)
+}
+
+fn prune_identity(dir: &Path, keep: usize, identity: &str) -> Result<Vec<String>> {
     let all = list(dir)?;
-    let excess = all.len().saturating_sub(keep.max(1));
+    let ours: Vec<&Manifest> = all
+        .iter()
+        .filter(|m| m.database_identity().as_deref() == Some(identity))
+        .collect();
+    let excess = ours.len().saturating_sub(keep.max(1));
     let mut removed = Vec::new();
-    for m in all.iter().take(excess) {
+    for m in ours.iter().take(excess) {
         let _ = fs::remove_file(m.path(dir));
         let _ = fs::remove_file(dir.join(format!("{}.deploy.json", m.id)));
         fs::remove_file(dir.join(format!("{}.json", m.id)))?;
         removed.push(m.id.clone());
     }
-    let kept: Vec<&str> = all.iter().skip(excess).map(|m| m.id.as_str()).collect();
+    // Every backup that still has its manifest, of any database, is kept.
+    let kept: Vec<&str> = all
+        .iter()
+        .filter(|m| !removed.contains(&m.id))
+        .map(|m| m.id.as_str())
+        .collect();
     removed.extend(remove_leftovers(dir, &kept, LEFTOVER_AGE)?);
     Ok(removed)
 }
@@ -370,7 +417,7 @@ pub async fn restore(dir: &Path, m: &Manifest, into: &DbUrl, force: bool) -> Res
 
 #[cfg(test)]
 mod tests {
-    use super::{free_id, remove_leftovers};
+    use super::{Manifest, free_id, list, prune_identity, remove_leftovers, write_manifest};
     use std::time::{Duration, SystemTime};
 
     #[test]
@@ -433,6 +480,116 @@ mod tests {
                 "2026-11-22T10-00-00Z.json",
                 "2026-11-22T10-00-00Z.pgdump",
                 "notes.txt",
+            ]
+        );
+    }
+
+    fn manifest(id: &str, database: &str, database_id: Option<&str>) -> Manifest {
+        Manifest {
+            id: id.to_string(),
+            database: database.to_string(),
+            database_id: database_id.map(str::to_string),
+            backend: "postgres".into(),
+            file: format!("{id}.pgdump"),
+            size: 1,
+            sha256: "0".repeat(64),
+            head_version: None,
+            applied_versions: vec![],
+            tool_version: "0".into(),
+            created_at: format!("{id}.000Z"),
+            duration_ms: 0,
+            verification: String::new(),
+        }
+    }
+
+    #[test]
+    fn prune_counts_and_removes_only_the_backups_of_the_same_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let shop = "postgres://h:5432/shop";
+        let other = "postgres://h:5432/other";
+        let put = |m: &Manifest| {
+            std::fs::write(m.path(dir.path()), b"x").unwrap();
+            write_manifest(dir.path(), m).unwrap();
+        };
+        put(&manifest(
+            "2026-11-20T10-00-00Z",
+            "postgres://u:***@h/shop",
+            Some(shop),
+        ));
+        put(&manifest(
+            "2026-11-20T10-00-01Z",
+            "postgres://u:***@h/other",
+            Some(other),
+        ));
+        // Written before `database_id` existed: identified by its redacted URL.
+        put(&manifest(
+            "2026-11-20T10-00-02Z",
+            "postgres://app:***@H:5432/shop",
+            None,
+        ));
+        put(&manifest(
+            "2026-11-20T10-00-03Z",
+            "postgres://u:***@h/other",
+            Some(other),
+        ));
+        put(&manifest(
+            "2026-11-20T10-00-04Z",
+            "postgres://u:***@h/shop",
+            Some(shop),
+        ));
+        put(&manifest("2026-11-20T10-00-05Z", "not a url", None));
+        let ids = || {
+            list(dir.path())
+                .unwrap()
+                .into_iter()
+                .map(|m| m.id)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            prune_identity(dir.path(), 2, shop).unwrap(),
+            ["2026-11-20T10-00-00Z"]
+        );
+        assert_eq!(
+            prune_identity(dir.path(), 1, other).unwrap(),
+            ["2026-11-20T10-00-01Z"]
+        );
+        assert_eq!(
+            ids(),
+            [
+                "2026-11-20T10-00-02Z",
+                "2026-11-20T10-00-03Z",
+                "2026-11-20T10-00-04Z",
+                "2026-11-20T10-00-05Z"
+            ]
+        );
+        assert!(dir.path().join("2026-11-20T10-00-03Z.pgdump").exists());
+        assert!(!dir.path().join("2026-11-20T10-00-01Z.pgdump").exists());
+        // An exact id is not ambiguous beside the ids it begins.
+        std::fs::write(dir.path().join("2026-11-20T10-00-04Z-2.pgdump"), b"x").unwrap();
+        write_manifest(
+            dir.path(),
+            &manifest(
+                "2026-11-20T10-00-04Z-2",
+                "postgres://u:***@h/other",
+                Some(other),
+            ),
+        )
+        .unwrap();
+        assert_eq!(
+            super::find(dir.path(), "2026-11-20T10-00-04Z").unwrap().id,
+            "2026-11-20T10-00-04Z"
+        );
+        assert!(super::find(dir.path(), "2026-11-20T10-00-0").is_err());
+        prune_identity(dir.path(), 2, other).unwrap();
+        // A manifest that names no database is never pruned.
+        prune_identity(dir.path(), 1, shop).unwrap();
+        assert_eq!(
+            ids(),
+            [
+                "2026-11-20T10-00-03Z",
+                "2026-11-20T10-00-04Z-2",
+                "2026-11-20T10-00-04Z",
+                "2026-11-20T10-00-05Z"
             ]
         );
     }

@@ -168,6 +168,50 @@ impl DbUrl {
         }
     }
 
+    /// A stable name of the database this URL reaches, without user or
+    /// password: `postgres://host:port/name` or `mysql://host:port/name`
+    /// (host lowercased, the default port filled in, the query dropped), or
+    /// `sqlite://` and the file's canonical path (`sqlite::memory:` for an
+    /// in-memory database). Two URLs reaching the same database through
+    /// other credentials or options have the same identity; backups are kept
+    /// and pruned per identity.
+    ///
+    /// ```
+    /// use migrate_core::url::DbUrl;
+    /// let a = DbUrl::parse("postgresql://app:secret@DB.local/shop?sslmode=require").unwrap();
+    /// let b = DbUrl::parse("postgres://admin@db.local:5432/shop").unwrap();
+    /// assert_eq!(a.identity(), "postgres://db.local:5432/shop");
+    /// assert_eq!(a.identity(), b.identity());
+    /// ```
+    pub fn identity(&self) -> String {
+        match self.backend {
+            Backend::Sqlite => match self.sqlite_path() {
+                Some(path) => format!("sqlite://{}", canonical(&path).display()),
+                None => "sqlite::memory:".to_string(),
+            },
+            backend => {
+                let after = self.raw.split_once("://").map_or("", |(_, a)| a);
+                let authority = after.split(['/', '?']).next().unwrap_or("");
+                let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+                let has_port = host
+                    .rsplit_once(':')
+                    .is_some_and(|(_, p)| !host.ends_with(']') && !p.is_empty());
+                let host = host.to_ascii_lowercase();
+                let host = if has_port {
+                    host
+                } else {
+                    let port = if backend == Backend::Postgres {
+                        5432
+                    } else {
+                        3306
+                    };
+                    format!("{host}:{port}")
+                };
+                format!("{}://{host}/{}", backend.as_str(), self.database_name())
+            }
+        }
+    }
+
     /// The database name (server backends) or file stem (SQLite).
     pub fn database_name(&self) -> String {
         match self.backend {
@@ -181,6 +225,22 @@ impl DbUrl {
                 path.split('?').next().unwrap_or("").to_string()
             }
         }
+    }
+}
+
+/// `path` made absolute and free of symbolic links; a file that does not
+/// exist yet gets its folder's canonical path (or the path as given).
+fn canonical(path: &std::path::Path) -> std::path::PathBuf {
+    if let Ok(p) = path.canonicalize() {
+        return p;
+    }
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    match (absolute.parent(), absolute.file_name()) {
+        (Some(dir), Some(name)) => dir
+            .canonicalize()
+            .map(|d| d.join(name))
+            .unwrap_or(absolute.clone()),
+        _ => absolute,
     }
 }
 
@@ -232,6 +292,43 @@ mod tests {
         assert_eq!(
             url("mysql://root@127.0.0.1:3306", "t2"),
             "mysql://root@127.0.0.1:3306/t2"
+        );
+    }
+
+    #[test]
+    fn the_identity_names_the_database_and_never_the_credentials() {
+        let id = |raw: &str| DbUrl::parse(raw).unwrap().identity();
+        assert_eq!(
+            id("postgres://u:p@h/shop"),
+            id("postgresql://other@H:5432/shop?sslmode=disable")
+        );
+        assert_ne!(id("postgres://u@h/shop"), id("postgres://u@h/shop_staging"));
+        assert_ne!(id("postgres://u@h/shop"), id("postgres://u@h:5433/shop"));
+        assert_ne!(id("postgres://u@h/shop"), id("mysql://u@h/shop"));
+        assert_eq!(
+            id("mysql://root:pw@127.0.0.1/app"),
+            "mysql://127.0.0.1:3306/app"
+        );
+        assert!(!id("postgres://u:s3cret@h/shop").contains("s3cret"));
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.db");
+        std::fs::write(&a, b"").unwrap();
+        let canon = a.canonicalize().unwrap();
+        assert_eq!(
+            id(&format!("sqlite://{}", a.display())),
+            format!("sqlite://{}", canon.display())
+        );
+        assert_eq!(
+            id(&format!(
+                "sqlite://{}/../{}/a.db?mode=rwc",
+                a.parent().unwrap().display(),
+                dir.path().file_name().unwrap().to_string_lossy()
+            )),
+            format!("sqlite://{}", canon.display())
+        );
+        assert_ne!(
+            id(&format!("sqlite://{}", a.display())),
+            id(&format!("sqlite://{}", dir.path().join("b.db").display()))
         );
     }
 

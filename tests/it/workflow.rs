@@ -205,6 +205,79 @@ fn backup_then_restore_gives_back_the_same_rows() {
     assert_eq!(block_on(sb.state()), original);
 }
 
+/// Backs up the databases `urls` (already migrated) from the one project
+/// of `sb`, whose `Migrate.toml` says `[backup] keep = 2`, three times each,
+/// in turn: each keeps its own two newest backups, the listing says which
+/// database each is of, and a backup restores by its id.
+pub(crate) fn each_database_keeps_its_own_newest_backups(sb: &Sandbox, urls: [&str; 2]) {
+    let run = |url: &str, args: &[&str]| sb.run_with_env(args, &[("DATABASE_URL", url)]);
+    // Per database: its identity, and each backup's (time taken, id).
+    // Ids are only unique among the backups present: a pruned one's may come back.
+    let mut taken: [(serde_json::Value, Vec<(String, String)>); 2] = Default::default();
+    for _ in 0..3 {
+        for (i, url) in urls.iter().enumerate() {
+            let r = run(url, &["backup", "--format", "json"]);
+            r.expect(0);
+            let m = &r.json()["backup"];
+            assert!(m["database_id"].is_string(), "{m}");
+            taken[i].0 = m["database_id"].clone();
+            taken[i].1.push((
+                m["created_at"].as_str().unwrap().to_string(),
+                m["id"].as_str().unwrap().to_string(),
+            ));
+        }
+    }
+    assert_ne!(taken[0].0, taken[1].0, "two databases, two identities");
+    let listing = run(urls[0], &["backups", "--format", "json"]);
+    listing.expect(0);
+    let doc = listing.json();
+    let backups = doc["backups"].as_array().unwrap();
+    assert_eq!(backups.len(), 4, "{doc:#}");
+    for (i, url) in urls.iter().enumerate() {
+        let kept: Vec<(String, String)> = backups
+            .iter()
+            .filter(|b| b["database_id"] == taken[i].0)
+            .map(|b| {
+                (
+                    b["created_at"].as_str().unwrap().to_string(),
+                    b["id"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            kept,
+            taken[i].1[1..],
+            "{url} keeps its own two newest: {doc:#}"
+        );
+        let marked = backups.iter().filter(|b| b["current_database"] == (i == 0));
+        assert_eq!(marked.count(), 2, "{doc:#}");
+    }
+    let human = run(urls[1], &["backups"]);
+    human.expect(0);
+    assert_eq!(
+        human.stdout.matches("(this database)").count(),
+        2,
+        "{}",
+        human.stdout
+    );
+    assert!(
+        human.stdout.contains("2 databases share") && human.stdout.contains("keep = 2"),
+        "{}",
+        human.stdout
+    );
+    run(urls[0], &["restore", &taken[0].1[2].1, "--format", "json"]).expect(0);
+}
+
+#[test]
+fn two_sqlite_databases_of_one_project_keep_their_own_backups() {
+    let sb = Sandbox::with_config(bin!("fx-shop"), "keep = 2\n");
+    let other = format!("sqlite://{}", sb.path().join("other.db").display());
+    sb.run(&["apply"]).expect(0);
+    sb.run_with_env(&["apply"], &[("DATABASE_URL", &other)])
+        .expect(0);
+    each_database_keeps_its_own_newest_backups(&sb, [&sb.url(), &other]);
+}
+
 #[test]
 fn a_backup_killed_while_writing_its_manifest_is_not_listed_and_the_next_one_works() {
     let sb = Sandbox::with_config(bin!("fx-shop"), "");

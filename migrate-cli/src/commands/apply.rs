@@ -75,7 +75,7 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<u8> {
     };
     if backup.is_some() {
         // Old backups beyond `keep` go only after a successful apply.
-        migrate_core::backup::prune(&ctx.config.backup.dir, ctx.config.backup.keep)?;
+        migrate_core::backup::prune(&ctx.config.backup.dir, ctx.config.backup.keep, &url)?;
     }
     if out.json() {
         out.document(&json!({
@@ -197,7 +197,7 @@ pub(crate) async fn backup_before(
             now.sort_unstable();
             let mut then = m.applied_versions.clone();
             then.sort_unstable();
-            if m.database != target.url().redacted() || now != then {
+            if !m.is_of(target.url()) || now != then {
                 return Err(Error::Refused(format!(
                     "backup {} is not a backup of the database as it is now (it was taken of {} with {} applied migrations; now {} are applied). Take a fresh one: run without --backup. Nothing was changed.",
                     m.id,

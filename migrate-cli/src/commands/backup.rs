@@ -39,7 +39,7 @@ pub async fn take(ctx: &Context) -> Result<u8> {
     guard.release().await;
     target.close().await;
     let m = result?;
-    let pruned = backup::prune(&ctx.config.backup.dir, ctx.config.backup.keep)?;
+    let pruned = backup::prune(&ctx.config.backup.dir, ctx.config.backup.keep, &url)?;
     if ctx.out.json() {
         ctx.out
             .document(&json!({ "ok": true, "backup": m, "pruned": pruned }));
@@ -61,11 +61,29 @@ pub async fn take(ctx: &Context) -> Result<u8> {
     Ok(0)
 }
 
+/// Every backup in the folder (all the databases of the project share it),
+/// each with the database it is of; those of the current database (the one
+/// `backup` and `keep` act on) are marked. `keep` applies per database.
 pub async fn list(ctx: &Context) -> Result<u8> {
     let all = backup::list(&ctx.config.backup.dir)?;
+    let current = ctx.database_url().ok().map(|u| u.identity());
+    let is_current = |m: &Manifest| current.is_some() && m.database_identity() == current;
     if ctx.out.json() {
-        ctx.out
-            .document(&json!({ "ok": true, "dir": ctx.config.backup.dir, "backups": all }));
+        let backups: Vec<serde_json::Value> = all
+            .iter()
+            .map(|m| {
+                let mut v = json!(m);
+                v["database_id"] = json!(m.database_identity());
+                v["current_database"] = json!(is_current(m));
+                v
+            })
+            .collect();
+        ctx.out.document(&json!({
+            "ok": true,
+            "dir": ctx.config.backup.dir,
+            "current_database_id": current,
+            "backups": backups,
+        }));
         return Ok(0);
     }
     if all.is_empty() {
@@ -80,9 +98,18 @@ pub async fn list(ctx: &Context) -> Result<u8> {
             .collect::<Vec<_>>(),
     ];
     for m in &all {
+        let database = if is_current(m) {
+            format!(
+                "{} {}",
+                m.database,
+                ctx.out.paint("(this database)", Tone::Good)
+            )
+        } else {
+            m.database.clone()
+        };
         rows.push(vec![
             m.id.clone(),
-            m.database.clone(),
+            database,
             human_bytes(m.size),
             m.head_version
                 .map(migrate_core::display_version)
@@ -92,6 +119,19 @@ pub async fn list(ctx: &Context) -> Result<u8> {
     }
     for l in table(&rows) {
         ctx.out.line(l);
+    }
+    let databases: std::collections::BTreeSet<Option<String>> =
+        all.iter().map(|m| m.database_identity()).collect();
+    if databases.len() > 1 {
+        ctx.out.line(ctx.out.paint(
+            &format!(
+                "{} databases share {}; `keep = {}` applies to each on its own",
+                databases.len(),
+                ctx.config.backup.dir.display(),
+                ctx.config.backup.keep
+            ),
+            Tone::Dim,
+        ));
     }
     Ok(0)
 }

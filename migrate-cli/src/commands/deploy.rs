@@ -207,7 +207,7 @@ pub async fn run(ctx: &Context, args: &DeployArgs) -> Result<u8> {
     };
     doc["report_file"] = json!(report_file);
     if ok && backup.is_some() {
-        migrate_core::backup::prune(&ctx.config.backup.dir, ctx.config.backup.keep)?;
+        migrate_core::backup::prune(&ctx.config.backup.dir, ctx.config.backup.keep, &url)?;
     }
     if out.json() {
         out.document(&doc);

@@ -14,13 +14,14 @@ pub mod verify;
 
 use crate::Context;
 
-/// The command that restores the newest backup in which `version` was not
-/// yet applied, or what to do when there is none.
-pub(crate) fn restore_hint(ctx: &Context, version: u64) -> String {
-    match migrate_core::backup::newest_without(&ctx.config.backup.dir, version) {
+/// The command that restores the newest backup of `db` in which `version`
+/// was not yet applied, or what to do when there is none.
+pub(crate) fn restore_hint(ctx: &Context, db: &migrate_core::url::DbUrl, version: u64) -> String {
+    match migrate_core::backup::newest_without(&ctx.config.backup.dir, db, version) {
         Ok(Some(m)) => format!("`{}`", backup::restore_command(ctx, &m)),
         _ => format!(
-            "no backup from before it is in {}; restore your own backup from before that time",
+            "no backup of {} from before it is in {}; restore your own backup from before that time",
+            db.redacted(),
             ctx.config.backup.dir.display()
         ),
     }

@@ -37,7 +37,7 @@ pub async fn run(ctx: &Context, args: &RollbackArgs) -> Result<u8> {
                 irr.name,
                 irr.reason,
                 irr.applied_at,
-                crate::commands::restore_hint(ctx, irr.version),
+                crate::commands::restore_hint(ctx, &url, irr.version),
             )));
         }
         let mut done: Vec<RolledBack> = Vec::new();

@@ -187,6 +187,26 @@ fn backup_keeps_the_password_out_of_output_and_arguments_and_its_tool_dies_with_
     assert_eq!(backups(), before, "the killed backup does not count");
 }
 
+#[test]
+fn two_databases_of_one_project_keep_their_own_backups_on_postgres() {
+    let Some(db) = pg_db() else { return };
+    let other = db.created_sibling();
+    let sb = Sandbox::with_config(bin!("fx-shop"), "keep = 2\n");
+    db.run(&sb, &["apply"]).expect(0);
+    other.run(&sb, &["apply"]).expect(0);
+    crate::workflow::each_database_keeps_its_own_newest_backups(&sb, [&db.url, &other.url]);
+}
+
+#[test]
+fn two_databases_of_one_project_keep_their_own_backups_on_mysql() {
+    let Some(db) = mysql_db() else { return };
+    let other = db.created_sibling();
+    let sb = Sandbox::with_config(bin!("fx-shop"), "keep = 2\n");
+    db.run(&sb, &["apply"]).expect(0);
+    other.run(&sb, &["apply"]).expect(0);
+    crate::workflow::each_database_keeps_its_own_newest_backups(&sb, [&db.url, &other.url]);
+}
+
 /// Runs `backup` with `PATH` set to `path` (the runner is started by its full path).
 fn backup_with_path(db: &TestDb, sb: &Sandbox, path: &Path) -> Run {
     let mut c = db.cmd(sb, &sb.runner, &["backup", "--format", "json"]);
