@@ -72,6 +72,8 @@ pub(crate) struct Context {
     pub migrator: Migrator,
     /// Whether `--staging` made the staging database the one acted on.
     pub staging: bool,
+    /// Whether `--database-url` named the database acted on.
+    url_given: bool,
     database_url: Option<String>,
 }
 
@@ -107,8 +109,42 @@ impl Context {
             migrator: Migrator::registered().with_options(options),
             config,
             staging: cli.global.staging,
+            url_given: cli.global.database_url.is_some(),
             database_url,
         })
+    }
+
+    /// `e`, met on the database this command acts on: named with its role
+    /// (production, or staging with `--staging`), and the commands it
+    /// suggests completed so that, run as printed, they act on it (a
+    /// database named by `--database-url` is named again; its password
+    /// stays `***` for the user to fill in).
+    pub fn place(&self, e: Error) -> Error {
+        let Ok(url) = self.database_url() else {
+            return e;
+        };
+        match (self.staging, self.url_given) {
+            (true, _) => e.on("staging", &url, Some("--staging")),
+            (false, true) => {
+                let flag = format!("--database-url {}", url.redacted());
+                e.on("production", &url, Some(&flag))
+            }
+            (false, false) => e.on("production", &url, None),
+        }
+    }
+
+    /// `text` (advice printed outside an error) with its suggested commands
+    /// completed for the database this command acts on, as [`Context::place`]
+    /// does for errors.
+    pub fn complete(&self, text: String) -> String {
+        match (self.staging, self.database_url()) {
+            (true, _) => migrate_core::complete_commands(&text, "--staging"),
+            (false, Ok(url)) if self.url_given => migrate_core::complete_commands(
+                &text,
+                &format!("--database-url {}", url.redacted()),
+            ),
+            _ => text,
+        }
     }
 
     /// The production database URL.
@@ -139,12 +175,9 @@ async fn dispatch(cli: Cli, out: &Output) -> Result<u8> {
             | Command::Deploy(_)
     );
     let result = run_command(&ctx, cli.command).await;
-    match (result, ctx.database_url()) {
-        (Err(e), Ok(url)) if on_one_database => Err(match ctx.staging {
-            true => e.on("staging", &url, Some("--staging")),
-            false => e.on("production", &url, None),
-        }),
-        (result, _) => result,
+    match result {
+        Err(e) if on_one_database => Err(ctx.place(e)),
+        result => result,
     }
 }
 

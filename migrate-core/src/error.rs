@@ -310,7 +310,7 @@ pub fn complete_commands(text: &str, flag: &str) -> String {
             Some(end) => {
                 let command = &from[..end + 1];
                 out.push_str(command);
-                if !command.split_whitespace().any(|w| w == flag) {
+                if !command.contains(flag) {
                     out.push(' ');
                     out.push_str(flag);
                 }

@@ -60,7 +60,7 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<u8> {
             target
                 .run_plan(&registry, &plan, &opts, &mut on_event)
                 .await
-                .map_err(|e| e.on("production", &url, None))?;
+                .map_err(|e| ctx.place(e))?;
             Ok((plan, backup))
         }
         .await;

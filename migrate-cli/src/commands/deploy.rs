@@ -104,7 +104,7 @@ pub async fn run(ctx: &Context, args: &DeployArgs) -> Result<u8> {
         let applied_result = target
             .run_plan(&registry, &plan, &opts, &mut on_event)
             .await
-            .map_err(|e| e.on("production", &url, None));
+            .map_err(|e| ctx.place(e));
         Ok((backup, applied_result))
     }
     .await;

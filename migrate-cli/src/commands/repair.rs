@@ -60,13 +60,12 @@ pub async fn run(ctx: &Context, args: &RepairArgs) -> Result<u8> {
     if out.json() {
         out.document(&json!({ "ok": true, "version": args.version, "resolution": format!("{resolution:?}").to_lowercase() }));
     } else {
-        out.line(format!(
-            "{} migration {} on {}: {what}. Run `cargo migrate status{}` to check.",
+        out.line(ctx.complete(format!(
+            "{} migration {} on {}: {what}. Run `cargo migrate status` to check.",
             out.paint("repaired", Tone::Good),
             display_version(args.version),
             url.redacted(),
-            if ctx.staging { " --staging" } else { "" }
-        ));
+        )));
     }
     Ok(0)
 }

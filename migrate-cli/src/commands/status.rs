@@ -149,7 +149,7 @@ pub async fn run(ctx: &Context) -> Result<u8> {
     out.line("");
     for e in cmp.drifted() {
         if let State::Drifted { applied, current } = &e.state {
-            out.line(format!(
+            out.line(ctx.complete(format!(
                 "{} {} {} was applied with checksum {}…, the code now hashes to {}… ({}).\n  Restore the applied code, or accept the edit with `cargo migrate apply --allow-drift`.",
                 out.paint("drifted:", Tone::Bad),
                 display_version(e.version),
@@ -157,7 +157,7 @@ pub async fn run(ctx: &Context) -> Result<u8> {
                 short(applied),
                 short(current),
                 e.location.as_deref().unwrap_or("?")
-            ));
+            )));
         }
     }
     let registry = ctx.migrator.registry()?;
@@ -187,10 +187,7 @@ pub async fn run(ctx: &Context) -> Result<u8> {
                 v = display_version(e.version)
             ),
         };
-        let advice = match ctx.staging {
-            true => migrate_core::complete_commands(&advice, "--staging"),
-            false => advice,
-        };
+        let advice = ctx.complete(advice);
         out.line(format!(
             "{} {} {} {}{}{}\n  {advice}",
             out.paint("dirty:", Tone::Bad),
@@ -250,7 +247,7 @@ pub async fn run(ctx: &Context) -> Result<u8> {
         } else {
             "Deploy them with `--phase contract` once the running application no longer uses what they remove."
         };
-        format!("{}. {next}", parts.join(", "))
+        ctx.complete(format!("{}. {next}", parts.join(", ")))
     };
     out.line(line);
     Ok(code)

@@ -238,3 +238,28 @@ fn a_failed_check_names_its_scratch_database_and_advises_no_repair() {
         assert_eq!(p.state(false), "pending", "{label}: production untouched");
     }
 }
+
+/// A database named with `--database-url` is named again in the advice, so
+/// the printed repair acts on it and not on the configured database.
+#[test]
+fn advice_for_a_database_given_by_flag_carries_the_flag() {
+    let p = Pair {
+        sb: Sandbox::with_config(bin!("fx-nontx-failing"), ""),
+        server: None,
+    };
+    let other = format!("sqlite://{}", p.sb.path().join("other.db").display());
+    std::fs::File::create(p.sb.path().join("other.db")).unwrap();
+    let r = p.run(&["apply", "--database-url", &other]);
+    r.expect(1);
+    let flagged = format!("`cargo migrate repair {FAILING} --run-down --database-url {other}`");
+    assert!(r.stderr.contains(&flagged), "{}", r.stderr);
+    p.follow(&r.stderr).expect(0);
+    let doc = p
+        .run(&["status", "--format", "json", "--database-url", &other])
+        .json();
+    assert_eq!(doc["migrations"][1]["state"], "pending", "{doc}");
+    assert!(
+        !p.sb.db_path().exists(),
+        "the configured database was never touched"
+    );
+}
