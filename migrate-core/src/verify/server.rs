@@ -8,7 +8,9 @@ use crate::driver::Connection;
 use crate::url::Backend;
 
 /// Sessions of this database waiting for a lock right now; `None` on SQLite
-/// (one writer, nobody queues on the server).
+/// (one writer, nobody queues on the server). Sessions of other databases
+/// on the same server do not count: their waits say nothing about this
+/// deploy (InnoDB's transactions are joined to their session's database).
 pub async fn lock_waiters(conn: &mut Connection) -> Option<Result<i64, String>> {
     let sql = match conn.backend() {
         Backend::Sqlite => return None,
@@ -19,7 +21,9 @@ pub async fn lock_waiters(conn: &mut Connection) -> Option<Result<i64, String>> 
         Backend::MySql => {
             "SELECT CAST((SELECT count(*) FROM information_schema.PROCESSLIST \
                WHERE DB = DATABASE() AND STATE LIKE 'Waiting for%lock%') \
-             + (SELECT count(*) FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT') AS SIGNED)"
+             + (SELECT count(*) FROM information_schema.INNODB_TRX t \
+                JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id \
+                WHERE t.trx_state = 'LOCK WAIT' AND p.DB = DATABASE()) AS SIGNED)"
         }
     };
     Some(
