@@ -26,6 +26,10 @@ async fn postgres_specifics(db: &mut Db) -> Result<()> {
     db.execute("ALTER TYPE mood ADD VALUE 'ecstatic'").await?;
     db.execute("CREATE OR REPLACE FUNCTION touch() RETURNS trigger AS $$ BEGIN NEW.updated_at = now(); RETURN NEW; END $$ LANGUAGE plpgsql").await?;
     db.execute("CREATE TRIGGER users_touch BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION touch()").await?;
+    db.execute("CREATE SCHEMA s CREATE TABLE t (id int)").await?;
+    db.execute("WITH d AS (DELETE FROM a RETURNING *) INSERT INTO b SELECT * FROM d").await?;
+    db.execute("CREATE RULE r AS ON INSERT TO a DO INSTEAD INSERT INTO b VALUES (NEW.id)").await?;
+    db.execute("PREPARE p AS INSERT INTO a VALUES ($1)").await?;
     db.execute("INSERT INTO users (email) VALUES ('a@b.c') ON CONFLICT DO NOTHING RETURNING id").await?;
     db.execute("UPDATE orders o SET total = l.sum FROM (SELECT order_id, sum(amount) AS sum FROM lines GROUP BY order_id) l WHERE l.order_id = o.id").await?;
     db.execute("COMMENT ON COLUMN users.email IS 'login, unique'").await?;
@@ -112,6 +116,7 @@ async fn script(db: &mut Db) -> Result<()> {
 )]
 async fn allowed(db: &mut Db) -> Result<()> {
     db.execute("SELEC 1").await?;
+    db.execute("DROP TABLE a DROP TABLE b").await?;
     Ok(())
 }
 
