@@ -43,7 +43,7 @@ pub struct Global {
     /// Database URL (overrides DATABASE_URL and Migrate.toml).
     #[arg(long, global = true, value_name = "URL", hide_env_values = true)]
     pub database_url: Option<String>,
-    /// Act on the staging database ([staging] url or STAGING_DATABASE_URL) instead of production: `status`, `repair` or `rollback` after a failed rehearsal.
+    /// Act on the staging database (`[staging] url` or `STAGING_DATABASE_URL`) instead of production: `status`, `repair` or `rollback` after a failed rehearsal.
     #[arg(long, global = true, conflicts_with = "database_url")]
     pub staging: bool,
     /// Path of Migrate.toml (default: searched upwards from the current folder).
