@@ -33,6 +33,7 @@ pub async fn run(ctx: &Context) -> Result<u8> {
     let mut problems = Vec::new();
     let mut statements = 0;
     let mut dry_applied = None;
+    let mut dry_failure = None;
     let home = scratch_home(ctx, prod.as_ref());
     let empty = ScratchDatabase::create(home.as_ref(), "migrate_check").await?;
     let place = describe(&empty, home.as_ref());
@@ -49,18 +50,34 @@ pub async fn run(ctx: &Context) -> Result<u8> {
             line
         }
         Err(e) => {
+            let detail = on_scratch(&e);
             problems.push(format!(
-                "dry run failed on an empty scratch database ({place}): {}",
-                on_scratch(&e)
+                "dry run failed on an empty scratch database ({place}): {detail}"
             ));
-            "dry run failed".to_string()
+            dry_failure = Some(detail);
+            "dry run failed (below)".to_string()
         }
     };
     let lint = match lint_pending(ctx, backend, dry_applied).await {
         Ok(lint) => lint,
         Err(e) => {
-            problems.push(format!("lint of the pending migrations failed: {e}"));
-            Lint::Skipped(format!("lint failed: {e}"))
+            let text = e.to_string();
+            // The same failure as the dry run's is said once, with where
+            // it happened again.
+            // (Compared by the failing migration: MariaDB's message names
+            // the scratch database, which differs between the two.)
+            let same = dry_failure
+                .as_deref()
+                .and_then(|d| d.split_once(" failed: "))
+                .and_then(|(migration, _)| text.find(&format!("{migration} failed: ")));
+            match same {
+                Some(at) => problems.push(format!(
+                    "lint of the pending migrations did not run: the same migration failed {}",
+                    text[..at].trim_end_matches(": ")
+                )),
+                None => problems.push(format!("lint of the pending migrations failed: {text}")),
+            }
+            Lint::Skipped("a migration failed on the scratch copy (below)".to_string())
         }
     };
     if let Lint::Done {

@@ -235,6 +235,12 @@ fn a_failed_check_names_its_scratch_database_and_advises_no_repair() {
                 "{label}: {line}"
             );
         }
+        assert_eq!(
+            r.stdout.matches("INSERT INTO no_such_table").count(),
+            1,
+            "{label}: the failure is said once: {}",
+            r.stdout
+        );
         assert_eq!(p.state(false), "pending", "{label}: production untouched");
     }
 }
